@@ -1,0 +1,438 @@
+package profile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+)
+
+// Facets of a product that affinities are kept for.
+const (
+	Brand = iota
+	Category
+	Color
+	Style
+	NumFacets
+)
+
+// Limits that keep profiles small.
+const (
+	MaxPerFacet = 6 // strongest values kept per facet
+	MaxRecent   = 8 // most recent items kept
+	MaxSizes    = 4 // predicted sizes kept (one per size system, plus a second wearer)
+	HalfLife    = 30 * 24 * time.Hour
+)
+
+// Affinity is the decayed weight of one facet value (by hash).
+type Affinity struct {
+	Key    uint32
+	Weight float32
+}
+
+// SizePrediction is a predicted true size in one size system, on that system's
+// numeric scale (see package size), with a confidence in 0..1.
+type SizePrediction struct {
+	System uint8 // 1 us_shoe, 2 alpha, 3 numeric
+	Size   float32
+	Conf   float32
+}
+
+// Profile is what personalization knows about one customer or visitor.
+type Profile struct {
+	Updated   int64 // unix seconds of the latest event applied (event time)
+	Events    uint32
+	OptedOut  bool
+	Facets    [NumFacets][]Affinity
+	Total     float32  // decayed sum of interaction weights, for smoothing
+	PriceN    float32  // decayed count of priced interactions
+	PriceMean float32  // decayed mean of log(price)
+	PriceM2   float32  // decayed sum of squared deviations of log(price)
+	Recent    []uint32 // hashes of product ids, most recent first
+	Sizes     []SizePrediction
+}
+
+// Hash is the 32-bit key used for facet values and product ids (FNV-1a of the lower-case text).
+func Hash(s string) uint32 {
+	h := fnv.New32a()
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h.Write([]byte{c})
+	}
+	return h.Sum32()
+}
+
+// Item is what the profile needs to know of a product an event is about.
+type Item struct {
+	ID                            string
+	Brand, Category, Color, Style string
+	Price                         float64
+}
+
+// Interaction kinds and their weights: what the customer did with an item.
+type Interaction int
+
+const (
+	Viewed Interaction = iota
+	Clicked
+	AddedToCart
+	Purchased
+	ReturnedForSize // not a signal against the product: only the size was wrong
+	ReturnedOther   // not as pictured, quality…: a signal against it
+)
+
+var interactionWeight = [...]float32{Viewed: 0.3, Clicked: 1, AddedToCart: 2, Purchased: 4, ReturnedForSize: 0, ReturnedOther: -3}
+
+// Decay brings the profile's weights forward to time t (unix seconds).
+func (p *Profile) Decay(t int64) {
+	if p.Updated == 0 || t <= p.Updated {
+		if p.Updated == 0 {
+			p.Updated = t
+		}
+		return
+	}
+	f := float32(math.Exp2(-float64(t-p.Updated) / HalfLife.Seconds()))
+	for fi := range p.Facets {
+		for i := range p.Facets[fi] {
+			p.Facets[fi][i].Weight *= f
+		}
+	}
+	p.Total *= f
+	p.PriceN *= f
+	p.PriceM2 *= f
+	p.Updated = t
+}
+
+// Apply records one interaction with an item at time t (unix seconds).
+func (p *Profile) Apply(kind Interaction, it Item, t int64) {
+	p.Decay(t)
+	p.Events++
+	w := interactionWeight[kind]
+	if w != 0 {
+		for fi, v := range [NumFacets]string{it.Brand, it.Category, it.Color, it.Style} {
+			if v != "" {
+				p.addFacet(fi, Hash(v), w)
+			}
+		}
+		if w > 0 {
+			p.Total += w
+		}
+	}
+	if it.Price > 0 && w > 0 {
+		// Decayed Welford update of the mean and spread of log price.
+		x := float32(math.Log(it.Price))
+		p.PriceN += w
+		d := x - p.PriceMean
+		p.PriceMean += d * w / p.PriceN
+		p.PriceM2 += w * d * (x - p.PriceMean)
+	}
+	if kind != ReturnedOther && kind != ReturnedForSize && it.ID != "" {
+		p.touch(Hash(it.ID))
+	}
+}
+
+func (p *Profile) addFacet(fi int, key uint32, w float32) {
+	fs := p.Facets[fi]
+	for i := range fs {
+		if fs[i].Key == key {
+			fs[i].Weight += w
+			p.sortFacet(fi)
+			return
+		}
+	}
+	if w <= 0 {
+		return // a negative signal about something never liked is not worth a slot
+	}
+	if len(fs) < MaxPerFacet {
+		p.Facets[fi] = append(fs, Affinity{key, w})
+	} else {
+		// Space-saving: the new value takes the weakest slot and inherits its weight,
+		// so a value the customer keeps coming back to always earns a place (its
+		// weight is overestimated by at most the evicted weight, which decays).
+		last := &fs[len(fs)-1]
+		*last = Affinity{key, last.Weight + w}
+	}
+	p.sortFacet(fi)
+}
+
+func (p *Profile) sortFacet(fi int) {
+	slices.SortStableFunc(p.Facets[fi], func(a, b Affinity) int {
+		switch {
+		case a.Weight > b.Weight:
+			return -1
+		case a.Weight < b.Weight:
+			return 1
+		}
+		return 0
+	})
+}
+
+func (p *Profile) touch(h uint32) {
+	if i := slices.Index(p.Recent, h); i >= 0 {
+		p.Recent = slices.Delete(p.Recent, i, i+1)
+	}
+	p.Recent = slices.Insert(p.Recent, 0, h)
+	if len(p.Recent) > MaxRecent {
+		p.Recent = p.Recent[:MaxRecent]
+	}
+}
+
+// Weight is the decayed affinity to a facet value (0 when unknown).
+func (p *Profile) Weight(facet int, key uint32) float32 {
+	for _, a := range p.Facets[facet] {
+		if a.Key == key {
+			return a.Weight
+		}
+	}
+	return 0
+}
+
+// Lift is how much more than the population the customer likes a facet value, as a
+// log ratio smoothed toward the population: log((w + α·share) / (total + α) / share).
+// share is the value's share of all interactions in the population (0 < share ≤ 1),
+// α the strength of the prior in interaction units. An empty profile gives 0.
+func (p *Profile) Lift(facet int, key uint32, share, alpha float32) float32 {
+	if share <= 0 {
+		share = 1e-4
+	}
+	w := p.Weight(facet, key)
+	return float32(math.Log(float64((w + alpha*share) / (p.Total + alpha) / share)))
+}
+
+// PriceFit is how typical a price is for the customer: minus the squared z-score of
+// log(price) against their decayed price band (0 when nothing is known).
+func (p *Profile) PriceFit(price float64) float32 {
+	if p.PriceN < 1 || price <= 0 {
+		return 0
+	}
+	variance := p.PriceM2/p.PriceN + 0.05 // a floor: a single price is not a band of zero width
+	z := (float32(math.Log(price)) - p.PriceMean)
+	return -z * z / variance
+}
+
+// Merge adds another profile's evidence (an anonymous session's, on identify).
+func (p *Profile) Merge(o *Profile) {
+	if o == nil || o.Events == 0 {
+		return
+	}
+	t := max(p.Updated, o.Updated)
+	p.Decay(t)
+	oc := o.Clone()
+	oc.Decay(t)
+	for fi := range oc.Facets {
+		for _, a := range oc.Facets[fi] {
+			p.addFacet(fi, a.Key, a.Weight)
+		}
+	}
+	p.Total += oc.Total
+	if oc.PriceN > 0 {
+		n := p.PriceN + oc.PriceN
+		d := oc.PriceMean - p.PriceMean
+		p.PriceM2 += oc.PriceM2 + d*d*p.PriceN*oc.PriceN/n
+		p.PriceMean += d * oc.PriceN / n
+		p.PriceN = n
+	}
+	for i := len(oc.Recent) - 1; i >= 0; i-- {
+		p.touch(oc.Recent[i])
+	}
+	p.Events += oc.Events
+	if len(p.Sizes) == 0 {
+		p.Sizes = oc.Sizes
+	}
+}
+
+// Clone returns a deep copy.
+func (p *Profile) Clone() *Profile {
+	c := *p
+	for fi := range p.Facets {
+		c.Facets[fi] = slices.Clone(p.Facets[fi])
+	}
+	c.Recent = slices.Clone(p.Recent)
+	c.Sizes = slices.Clone(p.Sizes)
+	return &c
+}
+
+// SizeFor returns the predicted size in a size system, if any.
+func (p *Profile) SizeFor(system uint8) (SizePrediction, bool) {
+	for _, s := range p.Sizes {
+		if s.System == system {
+			return s, true
+		}
+	}
+	return SizePrediction{}, false
+}
+
+const encodingVersion = 1
+
+// MarshalBinary encodes the profile compactly (little-endian, varint counts).
+func (p *Profile) MarshalBinary() ([]byte, error) { return p.AppendBinary(nil) }
+
+// AppendBinary appends the encoding of the profile to b.
+func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, encodingVersion)
+	flags := byte(0)
+	if p.OptedOut {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = binary.AppendVarint(b, p.Updated)
+	b = binary.AppendUvarint(b, uint64(p.Events))
+	b = appendF32(b, p.Total, p.PriceN, p.PriceMean, p.PriceM2)
+	for fi := range p.Facets {
+		b = append(b, byte(len(p.Facets[fi])))
+		for _, a := range p.Facets[fi] {
+			b = binary.LittleEndian.AppendUint32(b, a.Key)
+			b = appendBF16(b, a.Weight)
+		}
+	}
+	b = append(b, byte(len(p.Recent)))
+	for _, h := range p.Recent {
+		b = binary.LittleEndian.AppendUint32(b, h)
+	}
+	b = append(b, byte(len(p.Sizes)))
+	for _, s := range p.Sizes {
+		b = append(b, s.System)
+		b = appendBF16(b, s.Size)
+		b = append(b, byte(math.Round(float64(min(max(s.Conf, 0), 1))*255)))
+	}
+	return b, nil
+}
+
+// appendBF16 stores a float32 in 2 bytes (bfloat16: its upper half, rounded), which keeps
+// 3 significant digits — plenty for decayed weights and sizes on a half-size scale.
+func appendBF16(b []byte, f float32) []byte {
+	bits := math.Float32bits(f)
+	bits += 0x7fff + (bits>>16)&1 // round to nearest even
+	return binary.LittleEndian.AppendUint16(b, uint16(bits>>16))
+}
+
+func appendF32(b []byte, fs ...float32) []byte {
+	for _, f := range fs {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+	}
+	return b
+}
+
+// ErrCorrupt is returned for bytes that are not an encoded profile.
+var ErrCorrupt = errors.New("profile: corrupt encoding")
+
+// UnmarshalBinary decodes a profile encoded by MarshalBinary.
+func (p *Profile) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	if v := d.byte(); v != encodingVersion {
+		if d.err != nil {
+			return d.err
+		}
+		return fmt.Errorf("profile: unknown encoding version %d", v)
+	}
+	*p = Profile{}
+	p.OptedOut = d.byte()&1 != 0
+	p.Updated = d.varint()
+	p.Events = uint32(d.uvarint())
+	p.Total, p.PriceN, p.PriceMean, p.PriceM2 = d.f32(), d.f32(), d.f32(), d.f32()
+	for fi := range p.Facets {
+		n := int(d.byte())
+		if n > MaxPerFacet {
+			return ErrCorrupt
+		}
+		if n > 0 {
+			p.Facets[fi] = make([]Affinity, n)
+		}
+		for i := 0; i < n; i++ {
+			p.Facets[fi][i] = Affinity{d.u32(), d.bf16()}
+		}
+	}
+	n := int(d.byte())
+	if n > MaxRecent {
+		return ErrCorrupt
+	}
+	if n > 0 {
+		p.Recent = make([]uint32, n)
+	}
+	for i := range n {
+		p.Recent[i] = d.u32()
+	}
+	n = int(d.byte())
+	if n > MaxSizes {
+		return ErrCorrupt
+	}
+	if n > 0 {
+		p.Sizes = make([]SizePrediction, n)
+	}
+	for i := range n {
+		p.Sizes[i] = SizePrediction{System: d.byte(), Size: d.bf16()}
+		p.Sizes[i].Conf = float32(d.byte()) / 255
+	}
+	if d.err == nil && len(d.b) != 0 {
+		return ErrCorrupt
+	}
+	return d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) need(n int) bool {
+	if d.err != nil || len(d.b) < n {
+		d.err = ErrCorrupt
+		return false
+	}
+	return true
+}
+func (d *decoder) byte() byte {
+	if !d.need(1) {
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+func (d *decoder) u32() uint32 {
+	if !d.need(4) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.b)
+	d.b = d.b[4:]
+	return v
+}
+func (d *decoder) f32() float32 { return math.Float32frombits(d.u32()) }
+func (d *decoder) bf16() float32 {
+	if !d.need(2) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint16(d.b)
+	d.b = d.b[2:]
+	return math.Float32frombits(uint32(v) << 16)
+}
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = ErrCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = ErrCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}

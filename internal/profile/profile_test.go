@@ -1,0 +1,157 @@
+package profile
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+)
+
+const day = 24 * 3600
+
+func TestApplyLearnsAffinities(t *testing.T) {
+	var p Profile
+	t0 := int64(1_790_000_000)
+	for i := 0; i < 5; i++ {
+		p.Apply(Clicked, Item{ID: fmt.Sprint("n", i), Brand: "Nimbus", Category: "running", Color: "black", Price: 120}, t0+int64(i))
+	}
+	p.Apply(Purchased, Item{ID: "z", Brand: "Zephyr", Category: "boots", Price: 200}, t0+10)
+	if math.Abs(float64(p.Weight(Brand, Hash("nimbus")))-5) > 1e-3 || p.Weight(Brand, Hash("Zephyr")) != 4 {
+		t.Fatalf("weights: %+v", p.Facets[Brand])
+	}
+	liked := p.Lift(Brand, Hash("Nimbus"), 0.02, 5)
+	unknown := p.Lift(Brand, Hash("Other"), 0.02, 5)
+	if !(liked > 0 && unknown < 0) {
+		t.Errorf("lift liked=%v unknown=%v", liked, unknown)
+	}
+	var empty Profile
+	if l := empty.Lift(Brand, Hash("Nimbus"), 0.02, 5); math.Abs(float64(l)) > 1e-6 {
+		t.Errorf("an empty profile must have no lift, got %v", l)
+	}
+	if p.Recent[0] != Hash("z") || len(p.Recent) != 6 {
+		t.Errorf("recent = %v", p.Recent)
+	}
+	if p.PriceFit(125) <= p.PriceFit(30) {
+		t.Errorf("a usual price must fit better than an unusual one: %v vs %v", p.PriceFit(125), p.PriceFit(30))
+	}
+}
+
+func TestDecayHalvesAfterHalfLife(t *testing.T) {
+	var p Profile
+	p.Apply(Purchased, Item{Brand: "A"}, 1000)
+	p.Decay(1000 + int64(HalfLife.Seconds()))
+	if w := p.Weight(Brand, Hash("A")); math.Abs(float64(w)-2) > 1e-3 {
+		t.Fatalf("weight after one half-life = %v, want 2", w)
+	}
+}
+
+func TestSizeReturnIsNotANegative(t *testing.T) {
+	var p Profile
+	p.Apply(Purchased, Item{ID: "x", Brand: "A"}, 100)
+	p.Apply(ReturnedForSize, Item{ID: "x", Brand: "A"}, 200)
+	if w := p.Weight(Brand, Hash("A")); w < 3.99 {
+		t.Errorf("a size return must not count against the brand: %v", w)
+	}
+	p.Apply(ReturnedOther, Item{ID: "x", Brand: "A"}, 300)
+	if w := p.Weight(Brand, Hash("A")); w > 1.01 {
+		t.Errorf("a quality return must count against the brand: %v", w)
+	}
+}
+
+func TestFacetsKeepStrongest(t *testing.T) {
+	var p Profile
+	for i := 0; i < 20; i++ {
+		for j := 0; j <= i; j++ {
+			p.Apply(Clicked, Item{Brand: fmt.Sprint("b", i)}, 100)
+		}
+	}
+	if len(p.Facets[Brand]) != MaxPerFacet || p.Facets[Brand][0].Key != Hash("b19") {
+		t.Fatalf("facets = %+v", p.Facets[Brand])
+	}
+}
+
+func TestMergeAnonymousSession(t *testing.T) {
+	var user, anon Profile
+	user.Apply(Purchased, Item{ID: "u1", Brand: "A", Price: 50}, 100)
+	anon.Apply(Clicked, Item{ID: "a1", Brand: "B", Price: 60}, 200)
+	user.Merge(&anon)
+	if user.Weight(Brand, Hash("B")) != 1 || user.Events != 2 || user.Recent[0] != Hash("a1") {
+		t.Fatalf("merged = %+v", user)
+	}
+}
+
+func TestEncodingRoundTripAndSize(t *testing.T) {
+	var p Profile
+	t0 := int64(1_790_000_000)
+	for i := 0; i < 200; i++ {
+		p.Apply(Interaction(i%4), Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("b", i%13), Category: fmt.Sprint("c", i%11), Color: fmt.Sprint("col", i%9), Style: fmt.Sprint("s", i%10), Price: float64(20 + i)}, t0+int64(i)*day/10)
+	}
+	p.OptedOut = true
+	p.Sizes = []SizePrediction{{1, 9.5, 0.8}, {2, 3, 0.6}, {3, 32, 0.5}}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 250 {
+		t.Errorf("a full profile encodes to %d bytes, over the 250-byte budget", len(b))
+	}
+	var q Profile
+	if err := q.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if q.Updated != p.Updated || q.Events != p.Events || !q.OptedOut || q.Total != p.Total || len(q.Recent) != len(p.Recent) || q.Recent[0] != p.Recent[0] {
+		t.Fatalf("round trip differs:\n%+v\n%+v", p, q)
+	}
+	for fi := range p.Facets {
+		for i, a := range p.Facets[fi] {
+			if b := q.Facets[fi][i]; b.Key != a.Key || math.Abs(float64(b.Weight-a.Weight)) > 0.01*math.Abs(float64(a.Weight))+1e-6 {
+				t.Fatalf("facet %d entry %d: %+v != %+v", fi, i, b, a)
+			}
+		}
+	}
+	if s, ok := q.SizeFor(1); !ok || s.Size != 9.5 || math.Abs(float64(s.Conf)-0.8) > 0.01 {
+		t.Fatalf("size = %+v", s)
+	}
+	again, _ := q.MarshalBinary()
+	if !reflect.DeepEqual(again, b) {
+		t.Fatal("decode+encode must reproduce the bytes")
+	}
+	if err := q.UnmarshalBinary(b[:len(b)-1]); err == nil {
+		t.Error("a truncated profile must not decode")
+	}
+	t.Logf("full profile: %d bytes", len(b))
+}
+
+func FuzzUnmarshalBinary(f *testing.F) {
+	var p Profile
+	p.Apply(Purchased, Item{ID: "x", Brand: "A", Price: 10}, 100)
+	b, _ := p.MarshalBinary()
+	f.Add(b)
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p Profile
+		if err := p.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, _ := p.MarshalBinary()
+		var q Profile
+		if err := q.UnmarshalBinary(again); err != nil {
+			t.Fatalf("re-encoded profile does not decode: %v", err)
+		}
+	})
+}
+
+func BenchmarkUnmarshal(b *testing.B) {
+	var p Profile
+	for i := 0; i < 100; i++ {
+		p.Apply(Clicked, Item{ID: fmt.Sprint(i), Brand: fmt.Sprint(i % 10), Category: fmt.Sprint(i % 7), Price: 50}, int64(i))
+	}
+	enc, _ := p.MarshalBinary()
+	b.ReportAllocs()
+	var q Profile
+	for b.Loop() {
+		if err := q.UnmarshalBinary(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
