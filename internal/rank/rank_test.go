@@ -1,0 +1,129 @@
+package rank
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/bespokesearch/bespoke/internal/profile"
+)
+
+func catalogItems() []Item {
+	return []Item{
+		NewItem("p1", "Nimbus", "running", "black", "sport", 120, 1, []float32{9, 9.5, 10}),
+		NewItem("p2", "Zephyr", "running", "white", "sport", 60, 1, []float32{8, 8.5}),
+		NewItem("p3", "Alpine", "boots", "black", "outdoor", 180, 1, []float32{9.5}),
+		NewItem("p4", "Nimbus", "sneakers", "red", "casual", 90, 1, nil),
+	}
+}
+
+func TestPersonalizationChangesOrder(t *testing.T) {
+	s := NewDefaultSnapshot()
+	items := catalogItems()
+	text := []float32{1.0, 0.95, 0.9, 0.85}
+	q := QueryKey("Running Shoes")
+	var b Buffers
+
+	anon := append([]int(nil), s.Rank(q, nil, items, text, &b)...)
+	if fmt.Sprint(anon) != "[0 1 2 3]" {
+		t.Fatalf("without a profile the order must follow text relevance, got %v", anon)
+	}
+	var zephyrFan, alpineFan profile.Profile
+	for i := 0; i < 10; i++ {
+		zephyrFan.Apply(profile.Purchased, profile.Item{ID: fmt.Sprint("z", i), Brand: "Zephyr", Category: "running", Color: "white", Price: 55}, int64(1000+i))
+		alpineFan.Apply(profile.Purchased, profile.Item{ID: fmt.Sprint("a", i), Brand: "Alpine", Category: "boots", Color: "black", Price: 190}, int64(1000+i))
+	}
+	zOrder := append([]int(nil), s.Rank(q, &zephyrFan, items, text, &b)...)
+	aOrder := append([]int(nil), s.Rank(q, &alpineFan, items, text, &b)...)
+	if zOrder[0] != 1 {
+		t.Errorf("a Zephyr fan should see p2 first, got %v", zOrder)
+	}
+	if aOrder[0] != 2 {
+		t.Errorf("an Alpine fan should see p3 first, got %v", aOrder)
+	}
+}
+
+func TestSizeInStockFeature(t *testing.T) {
+	s := NewDefaultSnapshot()
+	items := catalogItems()
+	var p profile.Profile
+	p.Apply(profile.Clicked, profile.Item{ID: "x", Brand: "Other"}, 1)
+	p.Sizes = []profile.SizePrediction{{System: 1, Size: 9.5, Conf: 0.9}}
+	feats := make([]float32, len(items)*NumFeatures)
+	s.Extract(0, &p, items, nil, feats)
+	got := []float32{feats[0*NumFeatures+FSizeInStock], feats[1*NumFeatures+FSizeInStock], feats[2*NumFeatures+FSizeInStock]}
+	if got[0] != 1 || got[1] != 0 || got[2] != 1 {
+		t.Fatalf("size in stock = %v, want [1 0 1]", got)
+	}
+}
+
+func TestLearnedTablesAndExplain(t *testing.T) {
+	s := NewDefaultSnapshot()
+	items := catalogItems()
+	q := QueryKey("running shoes")
+	s.QueryItem = map[uint64]float32{PairKey(q, items[3].ID): 3}
+	var b Buffers
+	order := s.Rank(q, nil, items, []float32{1, 1, 1, 1}, &b)
+	if order[0] != 3 {
+		t.Fatalf("an item with a high debiased CTR for the query should lead, got %v", order)
+	}
+	ex := s.Explain(&b, 3)
+	var sum float32
+	for _, c := range ex {
+		sum += c.Score
+	}
+	if math.Abs(float64(sum-b.Scores[3])) > 1e-4 {
+		t.Fatalf("linear contributions sum to %v, score is %v", sum, b.Scores[3])
+	}
+}
+
+type constModel struct{ w [NumFeatures]float32 }
+
+func (m constModel) Predict(f []float32, n int, out []float32) {
+	for i := 0; i < n; i++ {
+		var s float32
+		for j := range m.w {
+			s += m.w[j] * f[i*NumFeatures+j]
+		}
+		out[i] = s
+	}
+}
+
+func TestActiveSwapUsesModel(t *testing.T) {
+	var a Active
+	a.Store(NewDefaultSnapshot())
+	if a.Load().Version != "default" {
+		t.Fatal("default snapshot not active")
+	}
+	s2 := NewDefaultSnapshot()
+	s2.Version = "v2"
+	var w [NumFeatures]float32
+	w[FRetrievalRank] = 1 // a model that prefers the last retrieved item
+	s2.Model = constModel{w}
+	a.Store(s2)
+	var b Buffers
+	order := a.Load().Rank(0, nil, catalogItems(), []float32{1, 1, 1, 1}, &b)
+	if order[0] != 3 {
+		t.Fatalf("the published model was not used: %v", order)
+	}
+}
+
+func BenchmarkRank100(b *testing.B) {
+	s := NewDefaultSnapshot()
+	items := make([]Item, 100)
+	text := make([]float32, 100)
+	for i := range items {
+		items[i] = NewItem(fmt.Sprint("p", i), fmt.Sprint("brand", i%20), fmt.Sprint("cat", i%7), fmt.Sprint("c", i%9), fmt.Sprint("s", i%5), float64(20+i), 1, []float32{8, 9, 10})
+		text[i] = float32(100 - i)
+	}
+	var p profile.Profile
+	for i := 0; i < 50; i++ {
+		p.Apply(profile.Clicked, profile.Item{ID: fmt.Sprint("p", i*2), Brand: fmt.Sprint("brand", i%20), Category: fmt.Sprint("cat", i%7), Price: 50}, int64(i))
+	}
+	p.Sizes = []profile.SizePrediction{{System: 1, Size: 9, Conf: 1}}
+	var buf Buffers
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Rank(1, &p, items, text, &buf)
+	}
+}
