@@ -5,6 +5,9 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/bespokesearch/bespoke/internal/event"
 )
 
 const day = 24 * 3600
@@ -153,5 +156,36 @@ func BenchmarkUnmarshal(b *testing.B) {
 		if err := q.UnmarshalBinary(enc); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestApplyEvent(t *testing.T) {
+	b, err := event.ParseBatch([]byte(`{"batch":[
+	 {"type":"track","event":"Product Clicked","userId":"u","timestamp":"2026-11-01T10:00:00Z","properties":{"product_id":"p1","position":1}},
+	 {"type":"track","event":"Order Completed","userId":"u","timestamp":"2026-11-01T10:05:00Z","properties":{"order_id":"o","products":[{"product_id":"p1","size":"9"},{"product_id":"p2"}]}},
+	 {"type":"track","event":"Product Returned","userId":"u","timestamp":"2026-11-05T10:05:00Z","properties":{"order_id":"o","product_id":"p2","size":"9","reason":"quality"}},
+	 {"type":"track","event":"Personalization Opted Out","userId":"u","timestamp":"2026-11-06T10:05:00Z"},
+	 {"type":"track","event":"Product List Viewed","userId":"u","timestamp":"2026-11-06T10:05:00Z","properties":{"search_id":"s","products":[{"product_id":"p1","position":1}]}}
+	]}`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := map[string]Item{"p1": {ID: "p1", Brand: "A", Price: 50}, "p2": {ID: "p2", Brand: "B", Price: 70}}
+	lookup := func(id string) (Item, bool) { it, ok := cat[id]; return it, ok }
+	var p Profile
+	changed := 0
+	for i := range b.Events {
+		if p.ApplyEvent(&b.Events[i], lookup) {
+			changed++
+		}
+	}
+	if changed != 4 {
+		t.Errorf("changed = %d, want 4 (impressions do not shape the profile)", changed)
+	}
+	if !p.OptedOut || p.Weight(Brand, Hash("A")) < 4.5 || p.Weight(Brand, Hash("B")) > 1.01 {
+		t.Errorf("profile = %+v", p)
+	}
+	if id, anon := Subject(&b.Events[0]); id != "u" || anon {
+		t.Errorf("subject = %q %v", id, anon)
 	}
 }

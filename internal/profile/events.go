@@ -1,0 +1,65 @@
+package profile
+
+import (
+	"github.com/bespokesearch/bespoke/internal/event"
+)
+
+// Subject is whose profile an event shapes: the customer (userId) when known, else
+// the anonymous visitor's session profile.
+func Subject(ev *event.Event) (id string, anonymous bool) {
+	if ev.UserID != "" {
+		return ev.UserID, false
+	}
+	return ev.AnonymousID, true
+}
+
+// ApplyEvent applies one event to the profile. lookup gives the catalog view of a
+// product (ok=false for unknown products, whose events still count as activity).
+// It reports whether the profile changed.
+func (p *Profile) ApplyEvent(ev *event.Event, lookup func(productID string) (Item, bool)) bool {
+	if ev.Type != event.TypeTrack {
+		return false
+	}
+	t := ev.Timestamp.Unix()
+	item := func(id string) Item {
+		if it, ok := lookup(id); ok {
+			return it
+		}
+		return Item{ID: id}
+	}
+	switch ev.Event {
+	case event.PersonalizationOut:
+		p.OptedOut = true
+		return true
+	case event.PersonalizationIn:
+		p.OptedOut = false
+		return true
+	case event.ProductClicked, event.ProductViewed, event.ProductAdded, event.ProductReturned:
+	case event.OrderCompleted:
+	default:
+		return false
+	}
+	props, err := ev.Props()
+	if err != nil {
+		return false
+	}
+	switch ev.Event {
+	case event.ProductClicked:
+		p.Apply(Clicked, item(string(props.ProductID)), t)
+	case event.ProductViewed:
+		p.Apply(Viewed, item(string(props.ProductID)), t)
+	case event.ProductAdded:
+		p.Apply(AddedToCart, item(string(props.ProductID)), t)
+	case event.OrderCompleted:
+		for _, pr := range props.Products {
+			p.Apply(Purchased, item(string(pr.ProductID)), t)
+		}
+	case event.ProductReturned:
+		kind := ReturnedOther
+		if props.Reason == "too_small" || props.Reason == "too_large" {
+			kind = ReturnedForSize
+		}
+		p.Apply(kind, item(string(props.ProductID)), t)
+	}
+	return true
+}
