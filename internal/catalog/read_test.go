@@ -138,3 +138,21 @@ func FuzzRead(f *testing.F) {
 		}, func(*LineError) error { return nil })
 	})
 }
+
+func TestSizeValue(t *testing.T) {
+	for _, c := range []struct {
+		system uint8
+		label  string
+		want   float32
+		ok     bool
+	}{
+		{SystemUSShoe, "9.5", 9.5, true}, {SystemUSShoe, "10W", 10, true}, {SystemAlpha, "xl", 5, true},
+		{SystemAlpha, "2XL", 6, true}, {SystemNumeric, "32", 32, true}, {SystemUSShoe, "big", 0, false},
+		{SystemNone, "9", 0, false}, {SystemAlpha, "9", 0, false},
+	} {
+		got, ok := SizeValue(c.system, c.label)
+		if got != c.want || ok != c.ok {
+			t.Errorf("SizeValue(%d, %q) = %v %v, want %v %v", c.system, c.label, got, ok, c.want, c.ok)
+		}
+	}
+}

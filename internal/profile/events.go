@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/event"
 )
 
@@ -52,14 +53,26 @@ func (p *Profile) ApplyEvent(ev *event.Event, lookup func(productID string) (Ite
 		p.Apply(AddedToCart, item(string(props.ProductID)), t)
 	case event.OrderCompleted:
 		for _, pr := range props.Products {
-			p.Apply(Purchased, item(string(pr.ProductID)), t)
+			it := item(string(pr.ProductID))
+			p.Apply(Purchased, it, t)
+			if v, ok := catalog.SizeValue(it.SizeSystem, string(pr.Size)); ok {
+				p.ObserveSize(it.SizeSystem, v, 0)
+			}
 		}
 	case event.ProductReturned:
 		kind := ReturnedOther
-		if props.Reason == "too_small" || props.Reason == "too_large" {
-			kind = ReturnedForSize
+		shift := 0
+		switch props.Reason {
+		case "too_small":
+			kind, shift = ReturnedForSize, 1
+		case "too_large":
+			kind, shift = ReturnedForSize, -1
 		}
-		p.Apply(kind, item(string(props.ProductID)), t)
+		it := item(string(props.ProductID))
+		p.Apply(kind, it, t)
+		if v, ok := catalog.SizeValue(it.SizeSystem, string(props.Size)); ok && shift != 0 {
+			p.ObserveSize(it.SizeSystem, v, shift)
+		}
 	}
 	return true
 }

@@ -73,6 +73,7 @@ type Item struct {
 	ID                            string
 	Brand, Category, Color, Style string
 	Price                         float64
+	SizeSystem                    uint8 // catalog.System… code; 0 when the item has no sizes
 }
 
 // Interaction kinds and their weights: what the customer did with an item.
@@ -256,6 +257,36 @@ func (p *Profile) Clone() *Profile {
 	c.Recent = slices.Clone(p.Recent)
 	c.Sizes = slices.Clone(p.Sizes)
 	return &c
+}
+
+// sizeStep is one size step on a system's scale (half a US shoe size, one alpha size,
+// one waist inch).
+func sizeStep(system uint8) float32 {
+	if system == 1 {
+		return 0.5
+	}
+	return 1
+}
+
+// ObserveSize moves the predicted size of a system toward a size the customer chose
+// (bought: target is that size; returned too small / too large: one step above / below).
+// It is the real-time estimate; the trained size model replaces it when published.
+func (p *Profile) ObserveSize(system uint8, size float32, shift int) {
+	if system == 0 {
+		return
+	}
+	target := size + float32(shift)*sizeStep(system)
+	for i := range p.Sizes {
+		if p.Sizes[i].System == system {
+			s := &p.Sizes[i]
+			s.Size += (target - s.Size) * 0.4
+			s.Conf = min(1, s.Conf+0.15)
+			return
+		}
+	}
+	if len(p.Sizes) < MaxSizes {
+		p.Sizes = append(p.Sizes, SizePrediction{System: system, Size: target, Conf: 0.3})
+	}
 }
 
 // SizeFor returns the predicted size in a size system, if any.

@@ -170,7 +170,7 @@ func TestApplyEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := map[string]Item{"p1": {ID: "p1", Brand: "A", Price: 50}, "p2": {ID: "p2", Brand: "B", Price: 70}}
+	cat := map[string]Item{"p1": {ID: "p1", Brand: "A", Price: 50, SizeSystem: 1}, "p2": {ID: "p2", Brand: "B", Price: 70}}
 	lookup := func(id string) (Item, bool) { it, ok := cat[id]; return it, ok }
 	var p Profile
 	changed := 0
@@ -184,6 +184,13 @@ func TestApplyEvent(t *testing.T) {
 	}
 	if !p.OptedOut || p.Weight(Brand, Hash("A")) < 4.5 || p.Weight(Brand, Hash("B")) > 1.01 {
 		t.Errorf("profile = %+v", p)
+	}
+	if s, ok := p.SizeFor(1); !ok || s.Size != 9 {
+		t.Errorf("a purchase in size 9 must predict 9, got %+v", p.Sizes)
+	}
+	p.ObserveSize(1, 9, 1) // returned 9 as too small
+	if s, _ := p.SizeFor(1); s.Size <= 9 || s.Size > 9.5 {
+		t.Errorf("a too-small return must move the prediction up: %+v", s)
 	}
 	if id, anon := Subject(&b.Events[0]); id != "u" || anon {
 		t.Errorf("subject = %q %v", id, anon)
