@@ -1,0 +1,27 @@
+// Package size is Bespoke's size and fit model: it parses size labels of the US shoe,
+// alpha and numeric (waist) systems onto ordinal scales, learns a latent true size per
+// customer and size system together with sizing offsets per brand and per product from
+// kept purchases, size returns (too small / too large) and fit surveys, and recommends a
+// size for a customer and product with per-size P(too small / fits / too large), a
+// confidence and a fit note a shopper understands.
+//
+// The model follows Sembium et al. (RecSys 2017): a cumulative-logit (ordinal) loss on
+// d = true size + offset − label, with symmetric thresholds; with Gaussian (L2) priors in
+// the spirit of Guigourès et al. (RecSys 2018): brand offsets shrink to 0, a product's
+// offset to its brand's, a customer's true size to a survey-based prior (an ordered
+// logit on height, weight, age and gender, refined by smoothed cell counts) or to the
+// population of their category and gender. Accounts that buy for two people are
+// detected from bimodal kept sizes and get one true size per wearer.
+//
+// Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
+// Model.RecommendProfile) is allocation-light and safe for concurrent use because a
+// Model is immutable once built; Model.Update returns a new Profile instead of mutating.
+// Profiles, item offsets and the model's shared parts have compact binary encodings for
+// a key-value store. Evaluate and CompareBaselines measure accuracy and per-class AUC
+// (Misra, Wan, McAuley, RecSys 2018) against the customer's-usual-size and
+// single-latent-variable baselines.
+//
+// The package must never perform I/O beyond the io.Reader it is handed, never keep
+// global mutable state, never depend on the lake, stream, store or server packages, and
+// never panic on any input: bad labels, options and encodings are errors.
+package size

@@ -1,0 +1,448 @@
+package size
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+const (
+	profileVersion = 1
+	modelMagic     = "BSZM"
+	modelVersion   = 1
+	maxProfileRows = 16
+	noUsual        = math.MinInt16
+)
+
+// MarshalBinary encodes a profile compactly (about 10 bytes per size system and
+// wearer): version, count, then per entry a flags byte (system, wearer, survey, width,
+// gender), the mean in hundredths (int16), the SD in thousandths (uint16), the
+// purchase count and the last purchase day (uvarints), the usual label position in
+// hundredths (int16, -32768 for none).
+func (p *Profile) MarshalBinary() ([]byte, error) {
+	return p.AppendBinary(nil)
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b.
+func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
+	if len(p.Sizes) > maxProfileRows {
+		return nil, fmt.Errorf("size profile has %d entries; at most %d", len(p.Sizes), maxProfileRows)
+	}
+	b = append(b, profileVersion)
+	b = binary.AppendUvarint(b, uint64(len(p.Sizes)))
+	for _, t := range p.Sizes {
+		if t.System >= numSystems || t.Wearer > 1 || t.Width < 0 || t.Width > 3 || t.Gender > 2 {
+			return nil, fmt.Errorf("size profile entry %+v is out of range", t)
+		}
+		flags := byte(t.System) | t.Wearer<<2 | byte(t.Width)<<4 | t.Gender<<6
+		if t.Survey {
+			flags |= 1 << 3
+		}
+		b = append(b, flags)
+		b = binary.LittleEndian.AppendUint16(b, uint16(int16(clamp(math.Round(float64(t.Mean)*100), math.MinInt16, math.MaxInt16))))
+		b = binary.LittleEndian.AppendUint16(b, uint16(clamp(math.Round(float64(t.SD)*1000), 0, math.MaxUint16)))
+		b = binary.AppendUvarint(b, uint64(t.N))
+		b = binary.AppendUvarint(b, uint64(t.LastDay))
+		u := int16(noUsual)
+		if t.HasUsual {
+			u = int16(clamp(math.Round(float64(t.Usual)*100), math.MinInt16+1, math.MaxInt16))
+		}
+		b = binary.LittleEndian.AppendUint16(b, uint16(u))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes MarshalBinary's output; bad input is an error, never a panic.
+func (p *Profile) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	if v := d.byte(); d.err == nil && v != profileVersion {
+		return fmt.Errorf("size profile has encoding version %d; want %d", v, profileVersion)
+	}
+	n := d.uvarint()
+	if d.err == nil && n > maxProfileRows {
+		return fmt.Errorf("size profile claims %d entries; at most %d", n, maxProfileRows)
+	}
+	sizes := make([]TrueSize, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		flags := d.byte()
+		mean := int16(d.uint16())
+		sd := d.uint16()
+		cnt := d.uvarint()
+		day := d.uvarint()
+		usual := int16(d.uint16())
+		if d.err != nil {
+			break
+		}
+		t := TrueSize{System: System(flags & 3), Wearer: flags >> 2 & 1, Survey: flags>>3&1 == 1, Width: int8(flags >> 4 & 3),
+			Gender: flags >> 6, Mean: float32(mean) / 100, SD: float32(sd) / 1000}
+		if t.System == SystemNone || t.Gender > 2 || cnt > math.MaxUint16 || day > math.MaxUint32 {
+			return fmt.Errorf("size profile entry %d is invalid (flags %#x, count %d, day %d)", i, flags, cnt, day)
+		}
+		t.N, t.LastDay = uint16(cnt), uint32(day)
+		if usual != noUsual {
+			t.Usual, t.HasUsual = float32(usual)/100, true
+		}
+		sizes = append(sizes, t)
+	}
+	if d.err != nil {
+		return fmt.Errorf("cannot decode size profile: %w", d.err)
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("cannot decode size profile: %d trailing bytes", len(d.b))
+	}
+	p.Sizes = sizes
+	return nil
+}
+
+var errShort = errors.New("input ends too early")
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) need(n int) bool {
+	if d.err != nil {
+		return false
+	}
+	if len(d.b) < n {
+		d.err = errShort
+		return false
+	}
+	return true
+}
+
+func (d *decoder) byte() byte {
+	if !d.need(1) {
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uint16() uint16 {
+	if !d.need(2) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint16(d.b)
+	d.b = d.b[2:]
+	return v
+}
+
+func (d *decoder) uint64() uint64 {
+	if !d.need(8) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) float64() float64 {
+	v := math.Float64frombits(d.uint64())
+	if d.err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		d.err = errors.New("non-finite number")
+	}
+	return v
+}
+
+func (d *decoder) float32() float32 {
+	if !d.need(4) {
+		return 0
+	}
+	v := math.Float32frombits(binary.LittleEndian.Uint32(d.b))
+	d.b = d.b[4:]
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		d.err = errors.New("non-finite number")
+	}
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errors.New("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a count of elements each at least minBytes long, refusing counts the
+// remaining input cannot hold.
+func (d *decoder) count(minBytes int) int {
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.b)/minBytes) {
+		d.err = fmt.Errorf("count %d exceeds what %d bytes can hold", n, len(d.b))
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) string() string {
+	n := d.count(1)
+	if !d.need(n) {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendF64(b []byte, v float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+}
+
+func appendF32(b []byte, v float32) []byte {
+	return binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+}
+
+func appendItem(b []byte, it *ItemFit) []byte {
+	b = append(b, byte(it.System), it.Gender)
+	b = appendF32(b, it.Offset)
+	b = appendF32(b, it.SD)
+	b = binary.AppendUvarint(b, uint64(it.Kept))
+	b = binary.AppendUvarint(b, uint64(it.TooSmall))
+	b = binary.AppendUvarint(b, uint64(it.TooLarge))
+	b = appendString(b, it.Mode)
+	b = appendString(b, it.Brand)
+	return appendString(b, it.Category)
+}
+
+func (d *decoder) item() *ItemFit {
+	it := &ItemFit{System: System(d.byte()), Gender: d.byte()}
+	it.Offset = d.float32()
+	it.SD = d.float32()
+	k, s, l := d.uvarint(), d.uvarint(), d.uvarint()
+	it.Mode = d.string()
+	it.Brand = d.string()
+	it.Category = d.string()
+	if d.err == nil && (it.System == SystemNone || it.System >= numSystems || it.Gender > 2 || k > math.MaxUint32 || s > math.MaxUint32 || l > math.MaxUint32) {
+		d.err = fmt.Errorf("item fit out of range (system %d, gender %d)", it.System, it.Gender)
+	}
+	it.Kept, it.TooSmall, it.TooLarge = uint32(k), uint32(s), uint32(l)
+	return it
+}
+
+// ItemFit encodings (for a product's entry in a key-value store).
+
+// MarshalBinary encodes an item fit.
+func (it *ItemFit) MarshalBinary() ([]byte, error) { return appendItem(nil, it), nil }
+
+// UnmarshalBinary decodes MarshalBinary's output.
+func (it *ItemFit) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	v := d.item()
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
+	}
+	if d.err != nil {
+		return fmt.Errorf("cannot decode item fit: %w", d.err)
+	}
+	*it = *v
+	return nil
+}
+
+// MarshalBinary encodes the model's shared parts: link parameters, population priors,
+// brand and product offsets and the survey → size model. Customer profiles are not
+// included: publish them one by one (Profiles, Profile.MarshalBinary) and serve with
+// RecommendProfile. Keys are written in sorted order, so equal models encode equally.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	b := append([]byte(modelMagic), modelVersion)
+	if m.single {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = appendF64(b, m.brandSD)
+	for s := System(1); s < numSystems; s++ {
+		b = appendF64(b, m.links[s].Kappa)
+		b = appendF64(b, m.links[s].Tau)
+	}
+	pk := make([]popKey, 0, len(m.pop))
+	for k := range m.pop {
+		pk = append(pk, k)
+	}
+	sort.Slice(pk, func(i, j int) bool {
+		a, c := pk[i], pk[j]
+		if a.sys != c.sys {
+			return a.sys < c.sys
+		}
+		if a.gender != c.gender {
+			return a.gender < c.gender
+		}
+		return a.category < c.category
+	})
+	b = binary.AppendUvarint(b, uint64(len(pk)))
+	for _, k := range pk {
+		v := m.pop[k]
+		b = append(b, byte(k.sys), k.gender)
+		b = appendString(b, k.category)
+		b = appendF64(b, v.Mean)
+		b = appendF64(b, v.Var)
+		b = binary.AppendUvarint(b, uint64(v.N))
+	}
+	for _, items := range []map[string]*ItemFit{m.brands, m.products} {
+		keys := make([]string, 0, len(items))
+		for k := range items {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = binary.AppendUvarint(b, uint64(len(keys)))
+		for _, k := range keys {
+			b = appendString(b, k)
+			b = appendItem(b, items[k])
+		}
+	}
+	b = m.body.appendBinary(b)
+	b = binary.AppendUvarint(b, uint64(m.stats.Observations))
+	b = binary.AppendUvarint(b, uint64(m.stats.Customers))
+	return b, nil
+}
+
+func (bm *BodyModel) appendBinary(b []byte) []byte {
+	if bm == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	for _, fs := range [][]float64{bm.mean, bm.sd, bm.w, bm.c} {
+		b = binary.AppendUvarint(b, uint64(len(fs)))
+		for _, v := range fs {
+			b = appendF64(b, v)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(bm.classes)))
+	for _, c := range bm.classes {
+		b = append(b, byte(c))
+	}
+	b = appendF64(b, bm.alpha)
+	keys := make([]uint64, 0, len(bm.cells))
+	for k := range bm.cells {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = binary.LittleEndian.AppendUint64(b, k)
+		for _, v := range bm.cells[k] {
+			b = appendF32(b, v)
+		}
+	}
+	return b
+}
+
+func (d *decoder) body() *BodyModel {
+	if d.byte() == 0 || d.err != nil {
+		return nil
+	}
+	bm := &BodyModel{}
+	dst := []*[]float64{&bm.mean, &bm.sd, &bm.w, &bm.c}
+	for _, p := range dst {
+		n := d.count(8)
+		*p = make([]float64, n)
+		for i := range *p {
+			(*p)[i] = d.float64()
+		}
+	}
+	nc := d.count(1)
+	for i := 0; i < nc; i++ {
+		bm.classes = append(bm.classes, int(d.byte()))
+	}
+	bm.alpha = d.float64()
+	n := d.count(8 + 4*maxAlpha)
+	bm.cells = make(map[uint64]*[maxAlpha]float32, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		k := d.uint64()
+		c := new([maxAlpha]float32)
+		for j := range c {
+			c[j] = d.float32()
+		}
+		bm.cells[k] = c
+	}
+	if d.err != nil {
+		return nil
+	}
+	// shapes must agree or Predict would index out of range
+	ok := len(bm.mean) == numBodyFeatures+2 && len(bm.sd) == numBodyFeatures && len(bm.w) == numBodyFeatures &&
+		len(bm.classes) >= 2 && len(bm.c) == len(bm.classes)-1 && bm.alpha >= 0
+	for i, c := range bm.classes {
+		if c < 0 || c >= maxAlpha || i > 0 && c <= bm.classes[i-1] {
+			ok = false
+		}
+	}
+	for _, s := range bm.sd {
+		if s == 0 {
+			ok = false
+		}
+	}
+	if !ok {
+		d.err = errors.New("survey → size model has inconsistent shapes")
+		return nil
+	}
+	return bm
+}
+
+// UnmarshalModel decodes Model.MarshalBinary's output. The model has no customer
+// profiles: Recommend treats every customer as unknown; use RecommendProfile.
+func UnmarshalModel(b []byte) (*Model, error) {
+	if len(b) < len(modelMagic)+1 || string(b[:len(modelMagic)]) != modelMagic {
+		return nil, errors.New("not a size model: bad magic")
+	}
+	if b[len(modelMagic)] != modelVersion {
+		return nil, fmt.Errorf("size model has encoding version %d; want %d", b[len(modelMagic)], modelVersion)
+	}
+	d := decoder{b: b[len(modelMagic)+1:]}
+	m := &Model{profiles: map[string]*Profile{}, pop: popTable{}}
+	m.single = d.byte() == 1
+	m.brandSD = d.float64()
+	for s := System(1); s < numSystems; s++ {
+		m.links[s] = link{Kappa: d.float64(), Tau: d.float64()}
+		if d.err == nil && (m.links[s].Kappa <= 0 || m.links[s].Tau <= 0) {
+			d.err = fmt.Errorf("link of %s is not positive", s)
+		}
+	}
+	np := d.count(2)
+	for i := 0; i < np && d.err == nil; i++ {
+		k := popKey{sys: System(d.byte()), gender: d.byte()}
+		k.category = d.string()
+		v := PopPrior{Mean: d.float64(), Var: d.float64(), N: int(min(d.uvarint(), math.MaxInt32))}
+		if d.err == nil && (k.sys == SystemNone || k.sys >= numSystems || v.Var <= 0) {
+			d.err = errors.New("population prior out of range")
+		}
+		m.pop[k] = v
+	}
+	for j, dst := range []*map[string]*ItemFit{&m.brands, &m.products} {
+		n := d.count(2)
+		*dst = make(map[string]*ItemFit, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			k := d.string()
+			it := d.item()
+			if j == 0 && d.err == nil && (len(k) == 0 || System(k[0]-'0') != it.System) {
+				d.err = fmt.Errorf("brand key %q does not match its system", k)
+			}
+			(*dst)[k] = it
+		}
+	}
+	m.body = d.body()
+	m.stats.Observations = int(min(d.uvarint(), math.MaxInt32))
+	m.stats.Customers = int(min(d.uvarint(), math.MaxInt32))
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("cannot decode size model: %w", d.err)
+	}
+	m.stats.Brands, m.stats.Products = len(m.brands), len(m.products)
+	return m, nil
+}

@@ -1,0 +1,362 @@
+package size
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/bespokesearch/bespoke/internal/catalog"
+)
+
+// SizeProb is the predicted outcome of buying one size (CONTRACT §4 "sizes").
+type SizeProb struct {
+	Size    string  `json:"size"`
+	PSmall  float64 `json:"p_small"`
+	PFit    float64 `json:"p_fit"`
+	PLarge  float64 `json:"p_large"`
+	InStock bool    `json:"in_stock"`
+}
+
+// WearerSize is the answer for one wearer of an account that buys for two people.
+type WearerSize struct {
+	Gender          string `json:"gender,omitempty"`
+	UsualSize       string `json:"usual_size"`
+	RecommendedSize string `json:"recommended_size"`
+	Chosen          bool   `json:"chosen"`
+}
+
+// Recommendation is the answer of GET /v1/size (CONTRACT §4) plus what explains it.
+type Recommendation struct {
+	ProductID       string       `json:"product_id"`
+	RecommendedSize string       `json:"recommended_size"`
+	Confidence      float64      `json:"confidence"`
+	FitNote         string       `json:"fit_note"`
+	Sizes           []SizeProb   `json:"sizes"`
+	Basis           string       `json:"basis"`       // see the Basis constants
+	ProductFit      string       `json:"product_fit"` // runs_small, true_to_size, runs_large, unknown
+	Wearers         []WearerSize `json:"wearers,omitempty"`
+}
+
+// What a recommendation rests on.
+const (
+	BasisPurchases  = "purchases"  // the customer's own purchases and returns
+	BasisSurvey     = "survey"     // the customer's fit survey only
+	BasisProduct    = "product"    // the size other customers keep in this product
+	BasisPopulation = "population" // customers of the product's category and gender
+	BasisNone       = "none"       // the product has no sizes the model understands
+)
+
+// Recommend recommends a size of product p for a customer the model has a profile of
+// (unknown customers get the cold-start answer). It allocates the Sizes slice and the
+// fit note; RecommendInto reuses a Recommendation's slices.
+func (m *Model) Recommend(customerID string, p *catalog.Product) Recommendation {
+	var r Recommendation
+	m.RecommendProfile(m.profiles[customerID], p, &r)
+	return r
+}
+
+// RecommendInto is Recommend writing into dst, reusing its slices.
+func (m *Model) RecommendInto(customerID string, p *catalog.Product, dst *Recommendation) {
+	m.RecommendProfile(m.profiles[customerID], p, dst)
+}
+
+func systemOf(p *catalog.Product) System {
+	switch p.SizeSystem {
+	case catalog.SizeUSShoe:
+		return SystemUSShoe
+	case catalog.SizeAlpha:
+		return SystemAlpha
+	case catalog.SizeNumeric:
+		return SystemNumeric
+	case "":
+		if len(p.Sizes) > 0 {
+			return GuessSystem(p.Sizes[0].Size)
+		}
+	}
+	return SystemNone
+}
+
+// itemOffset is the offset to apply to product p and its variance, and the item whose
+// verdict explains it.
+func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, it *ItemFit, prod *ItemFit) {
+	step := sys.Step()
+	prod = m.products[p.ProductID]
+	if prod != nil && prod.System != sys {
+		prod = nil
+	}
+	if m.single {
+		return 0, 0, prod, prod
+	}
+	if prod != nil {
+		return float64(prod.Offset), float64(prod.SD) * float64(prod.SD), prod, prod
+	}
+	if b := m.lookupBrand(p.Brand, sys); b != nil {
+		ps := 0.5 * step
+		return float64(b.Offset), float64(b.SD)*float64(b.SD) + ps*ps, b, nil
+	}
+	bs := m.brandSD * step
+	return 0, bs * bs, nil, nil
+}
+
+// pickWearer chooses the profile entry of system sys for a product of gender g: the
+// only one; of two, the one whose kept products match the gender, else the most
+// recent. It returns the index of the chosen entry and of the other (-1 if none).
+func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
+	a, b := -1, -1
+	if prof == nil {
+		return -1, -1
+	}
+	for i := range prof.Sizes {
+		if prof.Sizes[i].System != sys {
+			continue
+		}
+		if a < 0 {
+			a = i
+		} else if b < 0 {
+			b = i
+		}
+	}
+	if b < 0 {
+		return a, -1
+	}
+	ga, gb := prof.Sizes[a].Gender, prof.Sizes[b].Gender
+	if g != genderUnknown && ga != gb {
+		if ga == g {
+			return a, b
+		}
+		if gb == g {
+			return b, a
+		}
+	}
+	if prof.Sizes[b].LastDay > prof.Sizes[a].LastDay {
+		return b, a
+	}
+	return a, b
+}
+
+// RecommendProfile is Recommend for a profile fetched from a store (nil: unknown
+// customer), writing into dst and reusing its slices.
+func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recommendation) {
+	dst.ProductID = p.ProductID
+	dst.RecommendedSize, dst.FitNote, dst.Confidence = "", "", 0
+	if cap(dst.Sizes) < len(p.Sizes) {
+		dst.Sizes = make([]SizeProb, 0, len(p.Sizes))
+	}
+	dst.Sizes = dst.Sizes[:0]
+	dst.Wearers = dst.Wearers[:0]
+	dst.Basis, dst.ProductFit = BasisNone, FitUnknown
+	sys := systemOf(p)
+	if sys == SystemNone || len(p.Sizes) == 0 {
+		return
+	}
+	o, vo, item, prod := m.itemOffset(p, sys)
+	flag := flagFor(item)
+	if item == nil || m.single {
+		flag.Fit = FitUnknown
+	}
+	dst.ProductFit = flag.Fit
+	pg := parseGenderFast(p.Gender)
+	chosen, other := pickWearer(prof, sys, pg)
+	var theta, vt float64
+	var width int8
+	usual := math.NaN()
+	switch {
+	case chosen >= 0:
+		ts := &prof.Sizes[chosen]
+		theta, vt, width = float64(ts.Mean), float64(ts.SD)*float64(ts.SD), ts.Width
+		if ts.HasUsual {
+			usual = float64(ts.Usual)
+		}
+		dst.Basis = BasisPurchases
+		if ts.N == 0 {
+			dst.Basis = BasisSurvey
+		}
+	case prod != nil && prod.Mode != "":
+		v, _ := parseValue(sys, prod.Mode)
+		pp := m.popFor(sys, pg, prod, p)
+		theta, vt = v.Pos-o, math.Min(pp.Var, sys.Step()*sys.Step())
+		dst.Basis = BasisProduct
+	default:
+		pp := m.popFor(sys, pg, prod, p)
+		theta, vt = pp.Mean, pp.Var
+		dst.Basis = BasisPopulation
+	}
+	best, bestAll := m.fillSizes(p, sys, theta, vt+vo, o, width, dst)
+	if best < 0 {
+		dst.Basis = BasisNone
+		return
+	}
+	dst.RecommendedSize = dst.Sizes[best].Size
+	dst.Confidence = dst.Sizes[best].PFit
+	if other >= 0 {
+		// report both wearers; the other's recommendation is computed on a scratch copy
+		ts := &prof.Sizes[other]
+		otherRec := m.bestLabel(p, sys, float64(ts.Mean), float64(ts.SD)*float64(ts.SD)+vo, o, ts.Width)
+		c := &prof.Sizes[chosen]
+		dst.Wearers = append(dst.Wearers,
+			WearerSize{Gender: genderName(c.Gender), UsualSize: Label(sys, float64(c.Mean)), RecommendedSize: dst.RecommendedSize, Chosen: true},
+			WearerSize{Gender: genderName(ts.Gender), UsualSize: Label(sys, float64(ts.Mean)), RecommendedSize: otherRec})
+	}
+	if math.IsNaN(usual) {
+		usual = theta
+	}
+	dst.FitNote = note(dst.Basis, flag.Fit, sys, usual, dst, best, bestAll, prod)
+}
+
+func (m *Model) popFor(sys System, g uint8, prod *ItemFit, p *catalog.Product) PopPrior {
+	cat := ""
+	if prod != nil {
+		cat = prod.Category
+	} else if p.Category != "" {
+		cat = strings.ToLower(strings.TrimSpace(p.Category))
+	}
+	return m.pop.lookup(sys, g, cat)
+}
+
+const widthMismatchPenalty = 0.3
+
+// fillSizes appends the per-size probabilities to dst.Sizes and returns the index of
+// the best size: the highest P(fit) (less a penalty for a width that is not the
+// customer's) among sizes in stock, or among all if none is; and the best of all sizes.
+func (m *Model) fillSizes(p *catalog.Product, sys System, theta, v, o float64, width int8, dst *Recommendation) (int, int) {
+	lk := m.links[sys]
+	sc := lk.scale(v)
+	best, bestIn := -1, -1
+	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
+	for i := range p.Sizes {
+		z := &p.Sizes[i]
+		val, ok := parseValue(sys, z.Size)
+		if !ok {
+			continue
+		}
+		ps, pf, pl := lk.probsScaled(theta+o-val.Pos, sc)
+		dst.Sizes = append(dst.Sizes, SizeProb{Size: z.Size, PSmall: ps, PFit: pf, PLarge: pl, InStock: z.InStock})
+		score := pf
+		if width != WidthUnknown && val.Width != WidthUnknown && val.Width != width {
+			score -= widthMismatchPenalty
+		}
+		k := len(dst.Sizes) - 1
+		if score > bestScore {
+			best, bestScore = k, score
+		}
+		if z.InStock && score > bestInScore {
+			bestIn, bestInScore = k, score
+		}
+	}
+	if bestIn >= 0 {
+		return bestIn, best
+	}
+	return best, best
+}
+
+// bestLabel is the size fillSizes would choose, without recording the sizes.
+func (m *Model) bestLabel(p *catalog.Product, sys System, theta, v, o float64, width int8) string {
+	lk := m.links[sys]
+	best, bestIn := "", ""
+	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
+	for i := range p.Sizes {
+		z := &p.Sizes[i]
+		val, ok := parseValue(sys, z.Size)
+		if !ok {
+			continue
+		}
+		_, score, _ := lk.probs(theta+o-val.Pos, v)
+		if width != WidthUnknown && val.Width != WidthUnknown && val.Width != width {
+			score -= widthMismatchPenalty
+		}
+		if score > bestScore {
+			best, bestScore = z.Size, score
+		}
+		if z.InStock && score > bestInScore {
+			bestIn, bestInScore = z.Size, score
+		}
+	}
+	if bestIn != "" {
+		return bestIn
+	}
+	return best
+}
+
+// note words the recommendation for a shopper.
+func note(basis, fit string, sys System, usualPosition float64, r *Recommendation, best, bestAll int, prod *ItemFit) string {
+	rec := r.Sizes[best].Size
+	if bestAll != best {
+		ideal := r.Sizes[bestAll].Size
+		if basis == BasisPurchases || basis == BasisSurvey {
+			return "Your best size, " + ideal + ", is out of stock: " + rec + " is the closest in stock"
+		}
+		return "The size most likely to fit, " + ideal + ", is out of stock: " + rec + " is the closest in stock"
+	}
+	recPos, _ := parseValue(sys, rec)
+	usual := Label(sys, usualPosition)
+	usualPos, _ := parseValue(sys, usual)
+	same := math.Abs(recPos.Pos-usualPos.Pos) < 1e-9
+	switch basis {
+	case BasisPurchases:
+		switch {
+		case fit == RunsSmall && !same:
+			return "Runs small: we suggest " + rec + " instead of your usual " + usual
+		case fit == RunsLarge && !same:
+			return "Runs large: we suggest " + rec + " instead of your usual " + usual
+		case fit == RunsSmall:
+			return "Runs a little small, but your usual " + rec + " should fit"
+		case fit == RunsLarge:
+			return "Runs a little large, but your usual " + rec + " should fit"
+		case same:
+			return "True to size: we suggest your usual " + rec
+		}
+		return "We suggest " + rec + " (your usual size is " + usual + ")"
+	case BasisSurvey:
+		switch fit {
+		case RunsSmall:
+			return "Based on your fit survey, we suggest " + rec + " (this item runs small)"
+		case RunsLarge:
+			return "Based on your fit survey, we suggest " + rec + " (this item runs large)"
+		}
+		return "Based on your fit survey, we suggest " + rec
+	case BasisProduct:
+		if prod != nil && prod.Mode == rec {
+			return "Most customers keep " + rec + " in this item"
+		}
+		return "We suggest " + rec + ", the closest in stock to the size most customers keep"
+	case BasisPopulation:
+		switch fit {
+		case RunsSmall:
+			return "Runs small: we suggest " + rec + "; tell us your usual size for a personal suggestion"
+		case RunsLarge:
+			return "Runs large: we suggest " + rec + "; tell us your usual size for a personal suggestion"
+		}
+		return "We suggest " + rec + ", the size most customers take; tell us your usual size for a personal suggestion"
+	}
+	return ""
+}
+
+// FitProbs is P(too small), P(fits), P(too large) for a customer profile (nil:
+// unknown) buying product p in size label.
+func (m *Model) FitProbs(prof *Profile, p *catalog.Product, label string) (small, fit, large float64, err error) {
+	sys := systemOf(p)
+	if sys == SystemNone {
+		return 0, 0, 0, fmt.Errorf("product %q has no size system", p.ProductID)
+	}
+	val, err := ParseSize(sys, label)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("product %q: %w", p.ProductID, err)
+	}
+	o, vo, _, prod := m.itemOffset(p, sys)
+	pg := parseGenderFast(p.Gender)
+	chosen, _ := pickWearer(prof, sys, pg)
+	var theta, vt float64
+	switch {
+	case chosen >= 0:
+		theta, vt = float64(prof.Sizes[chosen].Mean), float64(prof.Sizes[chosen].SD)*float64(prof.Sizes[chosen].SD)
+	case prod != nil && prod.Mode != "":
+		v, _ := parseValue(sys, prod.Mode)
+		pp := m.popFor(sys, pg, prod, p)
+		theta, vt = v.Pos-o, math.Min(pp.Var, sys.Step()*sys.Step())
+	default:
+		pp := m.popFor(sys, pg, prod, p)
+		theta, vt = pp.Mean, pp.Var
+	}
+	small, fit, large = m.links[sys].probs(theta+o-val.Pos, vt+vo)
+	return small, fit, large, nil
+}

@@ -1,0 +1,877 @@
+package size
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Trainer collects observations and surveys and fits a Model. It is not safe for
+// concurrent use.
+type Trainer struct {
+	opts    Options
+	obs     []Observation
+	surveys map[string]Survey
+	skipped int
+}
+
+// NewTrainer returns a Trainer with the given options (zero values take defaults).
+func NewTrainer(opts Options) *Trainer {
+	return &Trainer{opts: opts, surveys: make(map[string]Survey)}
+}
+
+// AddObservation adds one purchase and its outcome. Purchases returned for reasons
+// other than size (OutcomeIgnored) and products without a size system are skipped
+// without error; a size label the product's system cannot parse is an error.
+func (t *Trainer) AddObservation(o Observation) error {
+	if o.CustomerID == "" {
+		return fmt.Errorf("size observation of product %q has no customer id", o.ProductID)
+	}
+	if o.Outcome == OutcomeIgnored {
+		t.skipped++
+		return nil
+	}
+	if o.Outcome > OutcomeTooLarge {
+		return fmt.Errorf("size observation of customer %q: unknown outcome %d", o.CustomerID, o.Outcome)
+	}
+	sys, err := ParseSystem(o.System)
+	if err != nil {
+		return fmt.Errorf("size observation of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
+	}
+	if sys == SystemNone {
+		sys = GuessSystem(o.Size)
+		if sys == SystemNone {
+			t.skipped++
+			return nil
+		}
+		o.System = sys.String()
+	}
+	if _, err := ParseSize(sys, o.Size); err != nil {
+		return fmt.Errorf("size observation of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
+	}
+	t.obs = append(t.obs, o)
+	return nil
+}
+
+// AddSurvey adds a fit survey; a later survey of the same customer replaces an
+// earlier one (by Time, or by arrival when times are equal).
+func (t *Trainer) AddSurvey(s Survey) error {
+	if s.CustomerID == "" {
+		return fmt.Errorf("fit survey has no customer id")
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	if old, ok := t.surveys[s.CustomerID]; ok && old.Time.After(s.Time) {
+		return nil
+	}
+	t.surveys[s.CustomerID] = s
+	return nil
+}
+
+func (s Survey) validate() error {
+	bad := func(name string, v, lo, hi float64) error {
+		if v != v || v < lo || v > hi {
+			return fmt.Errorf("fit survey of customer %q: %s %v outside %g..%g", s.CustomerID, name, v, lo, hi)
+		}
+		return nil
+	}
+	if err := bad("height_cm", s.HeightCM, 0, 280); err != nil {
+		return err
+	}
+	if err := bad("weight_kg", s.WeightKG, 0, 400); err != nil {
+		return err
+	}
+	if err := bad("age", s.Age, 0, 130); err != nil {
+		return err
+	}
+	if s.ShoeSizeUS != 0 {
+		if err := bad("shoe_size_us", s.ShoeSizeUS, shoeMin, shoeMax); err != nil {
+			return err
+		}
+	}
+	if len(s.UsualSizes) > 50 {
+		return fmt.Errorf("fit survey of customer %q has %d usual sizes; at most 50", s.CustomerID, len(s.UsualSizes))
+	}
+	return nil
+}
+
+// Skipped is how many observations were skipped (other return reasons, no size system).
+func (t *Trainer) Skipped() int { return t.skipped }
+
+type brandKey struct {
+	brand string
+	sys   System
+}
+
+type popKey struct {
+	sys      System
+	gender   uint8
+	category string
+}
+
+// tobs is an observation inside the fit.
+type tobs struct {
+	slot    int32
+	brand   int32 // -1: none
+	prod    int32 // -1: none (usual sizes from surveys)
+	L       float64
+	width   int8
+	y       Outcome
+	gender  uint8
+	real    bool // a purchase, not a survey's usual size
+	day     uint32
+	catIdx  int32
+	custIdx int32
+}
+
+type slot struct {
+	cust    int32
+	sys     System
+	wearer  uint8
+	theta   float64
+	hess    float64
+	mu0     float64
+	var0    float64
+	survey  bool
+	width   int8
+	gender  uint8
+	lastDay uint32
+	nReal   int
+}
+
+type entity struct {
+	off  float64
+	hess float64
+	sys  System
+}
+
+type fitState struct {
+	opts   Options
+	links  [numSystems]link
+	tables [numSystems]nllTable
+	obs    []tobs
+	slots  []slot
+	brands []entity
+	prods  []entity
+	pbrand []int32 // product → brand entity (-1)
+	bySlot [][]int32
+	byBrnd [][]int32
+	byProd [][]int32
+	bySys  [numSystems][]int32
+}
+
+func (f *fitState) offset(o *tobs) float64 {
+	v := 0.0
+	if o.brand >= 0 {
+		v += f.brands[o.brand].off
+	}
+	if o.prod >= 0 {
+		v += f.prods[o.prod].off
+	}
+	return v
+}
+
+func (f *fitState) diff(o *tobs) float64 {
+	return f.slots[o.slot].theta + f.offset(o) - o.L
+}
+
+// newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior.
+func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System) {
+	maxStep := 2 * sys.Step()
+	for it := 0; it < 2; it++ {
+		g := (*x - mu0) / var0
+		h := 1 / var0
+		for _, i := range idx {
+			o := &f.obs[i]
+			lk := f.links[f.slots[o.slot].sys]
+			_, gi, hi := lk.grad(f.diff(o), o.y)
+			g += gi
+			h += hi
+		}
+		step := clamp(g/h, -maxStep, maxStep)
+		*x -= step
+		*hess = h
+		if math.Abs(step) < 1e-4 {
+			break
+		}
+	}
+}
+
+const gridPoints = 31
+
+// posteriorMean replaces a slot's true size (at its posterior mode on entry) by its
+// posterior mean and its curvature by the inverse posterior variance, by quadrature on
+// a grid around the mode. A kept purchase is a flat-topped likelihood (anything within
+// the "fits" band is as good), so the mode sits at the band's edge nearest the prior;
+// the mean sits in the middle, where the next size should be chosen from.
+func (f *fitState) posteriorMean(sl *slot, idx []int32) {
+	if len(idx) == 0 {
+		sl.theta, sl.hess = sl.mu0, 1/sl.var0
+		return
+	}
+	tab := &f.tables[sl.sys]
+	r := 6 * sl.sys.Step()
+	if sd := math.Sqrt(sl.var0); 4*sd < r {
+		r = 4 * sd
+	}
+	mode := sl.theta
+	var lp [gridPoints]float64
+	best := math.Inf(-1)
+	for k := 0; k < gridPoints; k++ {
+		x := mode - r + 2*r*float64(k)/(gridPoints-1)
+		v := -(x - sl.mu0) * (x - sl.mu0) / (2 * sl.var0)
+		shift := x - mode
+		for _, i := range idx {
+			o := &f.obs[i]
+			v -= tab.at(f.diff(o)+shift, o.y)
+		}
+		lp[k] = v
+		best = math.Max(best, v)
+	}
+	var z, m1, m2 float64
+	for k := 0; k < gridPoints; k++ {
+		x := mode - r + 2*r*float64(k)/(gridPoints-1)
+		w := math.Exp(lp[k] - best)
+		z += w
+		m1 += w * x
+		m2 += w * x * x
+	}
+	mean := m1 / z
+	v := m2/z - mean*mean
+	step := 2 * r / (gridPoints - 1)
+	v = math.Max(v, step*step/4)
+	sl.theta, sl.hess = mean, 1/v
+}
+
+func (f *fitState) sweep() {
+	for sys := System(1); sys < numSystems; sys++ {
+		f.tables[sys].build(f.links[sys])
+	}
+	for s := range f.slots {
+		sl := &f.slots[s]
+		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys)
+		f.posteriorMean(sl, f.bySlot[s])
+	}
+	if f.opts.SingleLatent {
+		f.updateLinks()
+		return
+	}
+	for b := range f.brands {
+		e := &f.brands[b]
+		sd := f.opts.BrandSD * e.sys.Step()
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys)
+	}
+	for p := range f.prods {
+		e := &f.prods[p]
+		sd := f.opts.ProductSD * e.sys.Step()
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys)
+	}
+	f.updateLinks()
+}
+
+// updateLinks takes a few gradient steps on each system's log κ, the sharpness of the
+// ordinal link. The half-width of the "fits" band (τ/κ) is held at bandWidth: left
+// free, it trades off against the scale of the offsets (doubling both barely changes
+// the likelihood, since most customers buy their usual label) and drifts wide.
+func (f *fitState) updateLinks() {
+	for sys := System(1); sys < numSystems; sys++ {
+		idx := f.bySys[sys]
+		if len(idx) < 30 {
+			continue
+		}
+		lk := &f.links[sys]
+		w := bandWidth(sys)
+		for it := 0; it < 4; it++ {
+			var g float64
+			for _, i := range idx {
+				o := &f.obs[i]
+				a, b := lk.paramGrad(f.diff(o), o.y)
+				g += a + b
+			}
+			n := float64(len(idx))
+			ka := math.Log(lk.Kappa) - clamp(0.5*g/n, -0.2, 0.2)
+			lk.Kappa = clamp(math.Exp(ka), 0.5/w, 40/w)
+			lk.Tau = lk.Kappa * w
+		}
+	}
+}
+
+func dayOf(t time.Time) uint32 {
+	if t.IsZero() {
+		return 0
+	}
+	d := t.Unix() / 86400
+	if d < 0 {
+		return 0
+	}
+	if d > math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(d)
+}
+
+// Fit learns the model. It honours ctx between sweeps.
+func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
+	if err := t.opts.validate(); err != nil {
+		return nil, err
+	}
+	opts := t.opts.withDefaults()
+	f := &fitState{opts: opts}
+	for s := System(1); s < numSystems; s++ {
+		f.links[s] = defaultLink(s)
+	}
+	custIdx := map[string]int32{}
+	var custIDs []string
+	cust := func(id string) int32 {
+		i, ok := custIdx[id]
+		if !ok {
+			i = int32(len(custIDs))
+			custIdx[id] = i
+			custIDs = append(custIDs, id)
+		}
+		return i
+	}
+	slotIdx := map[[2]int32]int32{}
+	slotOf := func(c int32, sys System) int32 {
+		k := [2]int32{c, int32(sys)}
+		i, ok := slotIdx[k]
+		if !ok {
+			i = int32(len(f.slots))
+			slotIdx[k] = i
+			f.slots = append(f.slots, slot{cust: c, sys: sys})
+		}
+		return i
+	}
+	brandIdx := map[brandKey]int32{}
+	var brandKeys []brandKey
+	brand := func(name string, sys System) int32 {
+		if name == "" {
+			return -1
+		}
+		k := brandKey{strings.ToLower(strings.TrimSpace(name)), sys}
+		i, ok := brandIdx[k]
+		if !ok {
+			i = int32(len(f.brands))
+			brandIdx[k] = i
+			brandKeys = append(brandKeys, k)
+			f.brands = append(f.brands, entity{sys: sys})
+		}
+		return i
+	}
+	prodIdx := map[string]int32{}
+	var prodIDs []string
+	prod := func(id string, sys System, b int32) int32 {
+		if id == "" {
+			return -1
+		}
+		i, ok := prodIdx[id]
+		if !ok {
+			i = int32(len(f.prods))
+			prodIdx[id] = i
+			prodIDs = append(prodIDs, id)
+			f.prods = append(f.prods, entity{sys: sys})
+			f.pbrand = append(f.pbrand, b)
+		}
+		if f.prods[i].sys != sys {
+			return -1 // one product, two size systems: keep the first
+		}
+		return i
+	}
+	catIdx := map[string]int32{}
+	var cats []string
+	category := func(c string) int32 {
+		c = strings.ToLower(strings.TrimSpace(c))
+		i, ok := catIdx[c]
+		if !ok {
+			i = int32(len(cats))
+			catIdx[c] = i
+			cats = append(cats, c)
+		}
+		return i
+	}
+	prodGender := map[string]uint8{}
+	prodCat := map[string]string{}
+	for _, o := range t.obs {
+		sys, _ := ParseSystem(o.System)
+		v, _ := ParseSize(sys, o.Size)
+		c := cust(o.CustomerID)
+		s := slotOf(c, sys)
+		b := brand(o.Brand, sys)
+		p := prod(o.ProductID, sys, b)
+		g := parseGender(o.Gender)
+		if o.ProductID != "" {
+			prodGender[o.ProductID] = g
+			prodCat[o.ProductID] = o.Category
+		}
+		f.obs = append(f.obs, tobs{slot: s, brand: b, prod: p, L: v.Pos, width: v.Width, y: o.Outcome,
+			gender: g, real: true, day: dayOf(o.Time), catIdx: category(o.Category), custIdx: c})
+	}
+	// surveys: usual sizes are kept pseudo-purchases in their brand; shoe size and body
+	// measurements are priors.
+	surveyIDs := make([]string, 0, len(t.surveys))
+	for id := range t.surveys {
+		surveyIDs = append(surveyIDs, id)
+	}
+	sort.Strings(surveyIDs)
+	for _, id := range surveyIDs {
+		sv := t.surveys[id]
+		c := cust(id)
+		for _, u := range sv.UsualSizes {
+			sys := GuessSystem(u.Size)
+			if sys == SystemNone {
+				continue
+			}
+			v, _ := ParseSize(sys, u.Size)
+			s := slotOf(c, sys)
+			f.slots[s].survey = true
+			f.obs = append(f.obs, tobs{slot: s, brand: brand(u.Brand, sys), prod: -1, L: v.Pos, width: v.Width,
+				y: OutcomeKept, gender: parseGender(sv.Gender), day: dayOf(sv.Time), catIdx: category(u.Category), custIdx: c})
+		}
+		if sv.ShoeSizeUS > 0 {
+			s := slotOf(c, SystemUSShoe)
+			f.slots[s].survey = true
+		}
+		if sv.WeightKG > 0 {
+			s := slotOf(c, SystemAlpha)
+			f.slots[s].survey = true
+		}
+	}
+	f.index()
+
+	// population prior per system (and gender), from the labels kept
+	pop := populationPriors(f, cats, custIDs, t.surveys, opts)
+	setPriors := func(body *BodyModel) {
+		for s := range f.slots {
+			sl := &f.slots[s]
+			g := sl.gender // of the products kept
+			sv, hasSurvey := t.surveys[custIDs[sl.cust]]
+			if hasSurvey && parseGender(sv.Gender) != genderUnknown {
+				g = parseGender(sv.Gender)
+			}
+			pp := pop.lookup(sl.sys, g, "")
+			sl.mu0, sl.var0 = pp.Mean, pp.Var
+			if hasSurvey {
+				shift := fitPreferenceShift(sv.FitPreference) * sl.sys.Step()
+				switch {
+				case sl.sys == SystemUSShoe && sv.ShoeSizeUS > 0:
+					sl.mu0, sl.var0 = sv.ShoeSizeUS+shift, 0.5*0.5
+					if w, ok := parseWidth([]byte(strings.ToLower(sv.ShoeWidth))); ok && w != WidthUnknown {
+						sl.width = w
+					}
+				case sl.sys == SystemAlpha && sv.WeightKG > 0 && body != nil:
+					m, v := body.PredictSize(sv.HeightCM, sv.WeightKG, sv.Age, sv.Gender)
+					sl.mu0, sl.var0 = m+shift, math.Max(v, 0.25)
+				}
+			}
+			if sl.var0 <= 0 {
+				sl.var0 = 1
+			}
+		}
+	}
+	initTheta := func() {
+		sum := make([]float64, len(f.slots))
+		n := make([]float64, len(f.slots))
+		for i := range f.obs {
+			o := &f.obs[i]
+			if o.y == OutcomeKept {
+				sum[o.slot] += o.L - f.offset(o)
+				n[o.slot]++
+			}
+		}
+		for s := range f.slots {
+			if n[s] > 0 {
+				f.slots[s].theta = (sum[s] + f.slots[s].mu0/f.slots[s].var0) / (n[s] + 1/f.slots[s].var0)
+			} else {
+				f.slots[s].theta = f.slots[s].mu0
+			}
+		}
+	}
+	run := func() error {
+		for i := 0; i < opts.Sweeps; i++ {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("size model fit interrupted after %d sweeps: %w", i, err)
+			}
+			f.sweep()
+		}
+		return nil
+	}
+
+	setPriors(nil)
+	initTheta()
+	if err := run(); err != nil {
+		return nil, err
+	}
+	// survey → alpha size: customers with a survey and kept alpha purchases, plus the table
+	body, bodyN, err := fitBody(f, custIDs, t.surveys, opts.BodyTable)
+	if err != nil {
+		return nil, err
+	}
+	setPriors(body)
+	if err := run(); err != nil {
+		return nil, err
+	}
+	wearers := 0
+	if !opts.SingleLatent && !opts.NoWearers {
+		wearers = f.splitWearers(opts.MinWearerKept)
+		if wearers > 0 {
+			if err := run(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// final Hessians for the uncertainties
+	f.sweep()
+	pop = populationPriors(f, cats, custIDs, t.surveys, opts)
+	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, pop, body)
+	m.stats = TrainStats{Observations: countReal(f.obs), Customers: len(custIDs), Surveys: len(t.surveys),
+		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped}
+	return m, nil
+}
+
+func countReal(obs []tobs) int {
+	n := 0
+	for i := range obs {
+		if obs[i].real {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fitState) index() {
+	f.bySlot = make([][]int32, len(f.slots))
+	f.byBrnd = make([][]int32, len(f.brands))
+	f.byProd = make([][]int32, len(f.prods))
+	for s := range f.bySys {
+		f.bySys[s] = f.bySys[s][:0]
+	}
+	for i := range f.obs {
+		o := &f.obs[i]
+		f.bySlot[o.slot] = append(f.bySlot[o.slot], int32(i))
+		if o.brand >= 0 {
+			f.byBrnd[o.brand] = append(f.byBrnd[o.brand], int32(i))
+		}
+		if o.prod >= 0 {
+			f.byProd[o.prod] = append(f.byProd[o.prod], int32(i))
+		}
+		f.bySys[f.slots[o.slot].sys] = append(f.bySys[f.slots[o.slot].sys], int32(i))
+	}
+	for s := range f.slots {
+		sl := &f.slots[s]
+		var wc [4]int
+		var gc [3]int
+		sl.nReal = 0
+		for _, i := range f.bySlot[s] {
+			o := &f.obs[i]
+			if o.day > sl.lastDay {
+				sl.lastDay = o.day
+			}
+			if o.real {
+				sl.nReal++
+				gc[o.gender]++
+			}
+			if o.y == OutcomeKept && o.width != WidthUnknown {
+				wc[o.width]++
+			}
+		}
+		for w := 1; w < 4; w++ {
+			if wc[w] > 0 && wc[w] >= wc[sl.width] {
+				sl.width = int8(w)
+			}
+		}
+		switch {
+		case gc[genderFemale] > gc[genderMale]:
+			sl.gender = genderFemale
+		case gc[genderMale] > gc[genderFemale]:
+			sl.gender = genderMale
+		}
+	}
+}
+
+// PopPrior is a population prior of true size: mean and variance on the system's scale.
+type PopPrior struct {
+	Mean, Var float64
+	N         int
+}
+
+type popTable map[popKey]PopPrior
+
+func (p popTable) lookup(sys System, g uint8, cat string) PopPrior {
+	if cat != "" {
+		if v, ok := p[popKey{sys, g, cat}]; ok && v.N >= 5 {
+			return v
+		}
+	}
+	if v, ok := p[popKey{sys, g, ""}]; ok && v.N >= 5 {
+		return v
+	}
+	if v, ok := p[popKey{sys, genderUnknown, ""}]; ok && v.N >= 1 {
+		return v
+	}
+	lo, hi := scaleRange(sys)
+	mid := (lo + hi) / 2
+	if sys == SystemUSShoe {
+		mid = 9
+	}
+	if sys == SystemNumeric {
+		mid = 33
+	}
+	return PopPrior{Mean: mid, Var: (hi - lo) * (hi - lo) / 16}
+}
+
+// populationPriors are the means and variances of kept labels (less their offsets) by
+// system, gender and category, with gender and category "" pooling all.
+func populationPriors(f *fitState, cats []string, custIDs []string, surveys map[string]Survey, opts Options) popTable {
+	type acc struct{ s, s2, n float64 }
+	a := map[popKey]*acc{}
+	add := func(k popKey, v float64) {
+		x := a[k]
+		if x == nil {
+			x = &acc{}
+			a[k] = x
+		}
+		x.s += v
+		x.s2 += v * v
+		x.n++
+	}
+	for i := range f.obs {
+		o := &f.obs[i]
+		if o.y != OutcomeKept || !o.real {
+			continue
+		}
+		sys := f.slots[o.slot].sys
+		v := o.L - f.offset(o)
+		g := o.gender
+		add(popKey{sys, genderUnknown, ""}, v)
+		add(popKey{sys, g, ""}, v)
+		add(popKey{sys, g, cats[o.catIdx]}, v)
+		if g != genderUnknown {
+			add(popKey{sys, genderUnknown, cats[o.catIdx]}, v)
+		}
+	}
+	out := popTable{}
+	for k, x := range a {
+		mean := x.s / x.n
+		v := x.s2/x.n - mean*mean
+		step := k.sys.Step()
+		minVar := step * step
+		if v < minVar || x.n < 2 {
+			v = math.Max(v, minVar)
+		}
+		cap := opts.CustomerSD * step
+		if v > 4*cap*cap {
+			v = 4 * cap * cap
+		}
+		out[k] = PopPrior{Mean: mean, Var: v, N: int(x.n)}
+	}
+	return out
+}
+
+func fitBody(f *fitState, custIDs []string, surveys map[string]Survey, table []BodySample) (*BodyModel, int, error) {
+	samples := append([]BodySample(nil), table...)
+	sum := map[int32]float64{}
+	n := map[int32]float64{}
+	for i := range f.obs {
+		o := &f.obs[i]
+		if !o.real || o.y != OutcomeKept || f.slots[o.slot].sys != SystemAlpha {
+			continue
+		}
+		sum[o.slot] += o.L - f.offset(o)
+		n[o.slot]++
+	}
+	slots := make([]int32, 0, len(sum))
+	for s := range sum {
+		slots = append(slots, s)
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i] < slots[j] })
+	for _, s := range slots {
+		sl := &f.slots[s]
+		sv, ok := surveys[custIDs[sl.cust]]
+		if !ok || !(sv.WeightKG > 0) {
+			continue
+		}
+		pos := math.Round(clamp(sum[s]/n[s], 0, float64(numAlpha-1)))
+		samples = append(samples, BodySample{HeightCM: sv.HeightCM, WeightKG: sv.WeightKG, Age: sv.Age, Gender: sv.Gender, Size: pos})
+	}
+	if len(samples) < 20 {
+		return nil, len(samples), nil
+	}
+	m, err := FitBodyModel(samples)
+	if err != nil {
+		return nil, len(samples), fmt.Errorf("cannot fit the survey → alpha size part: %w", err)
+	}
+	return m, len(samples), nil
+}
+
+// splitWearers finds slots whose kept sizes form two well separated groups and gives
+// the second group its own slot. Two partitions are tried: by the gender of the
+// products (an account buying women's and men's items far apart in size), then the
+// best two-group split of the sizes alone (stricter). It returns how many slots were
+// split.
+func (f *fitState) splitWearers(minKept int) int {
+	split := 0
+	nSlots := len(f.slots)
+	for s := 0; s < nSlots; s++ {
+		sl := f.slots[s]
+		step := sl.sys.Step()
+		// implied sizes: a kept label less its offset; a return one step beyond
+		var vals, kept []float64
+		var gs []uint8
+		for _, i := range f.bySlot[s] {
+			o := &f.obs[i]
+			if !o.real {
+				continue
+			}
+			v := o.L - f.offset(o)
+			switch o.y {
+			case OutcomeKept:
+				kept = append(kept, v)
+			case OutcomeTooSmall:
+				v += step / 2
+			case OutcomeTooLarge:
+				v -= step / 2
+			}
+			vals = append(vals, v)
+			gs = append(gs, o.gender)
+		}
+		if len(vals) < 2*minKept {
+			continue
+		}
+		m1, m2, ok := genderSplit(vals, gs, minKept, step)
+		byGender := ok
+		if !ok && len(kept) >= 2*minKept {
+			m1, m2, ok = sizeSplit(kept, minKept, step)
+		}
+		if !ok {
+			continue
+		}
+		// a new slot for the upper group
+		ns := int32(len(f.slots))
+		nsl := sl
+		nsl.wearer = 1
+		nsl.theta = m2
+		nsl.mu0 = m2
+		f.slots = append(f.slots, nsl)
+		f.slots[s].theta = m1
+		f.slots[s].mu0 = m1
+		// the gender whose sizes are larger goes to the upper group
+		var upper uint8
+		if byGender {
+			upper = upperGender(vals, gs)
+		}
+		mid := (m1 + m2) / 2
+		for _, i := range f.bySlot[s] {
+			o := &f.obs[i]
+			if byGender && o.gender != genderUnknown {
+				if o.gender == upper {
+					o.slot = ns
+				}
+				continue
+			}
+			v := o.L - f.offset(o)
+			switch o.y {
+			case OutcomeTooSmall:
+				v += step / 2
+			case OutcomeTooLarge:
+				v -= step / 2
+			}
+			if v > mid {
+				o.slot = ns
+			}
+		}
+		split++
+	}
+	if split > 0 {
+		f.index()
+	}
+	return split
+}
+
+func meanSD(v []float64) (float64, float64) {
+	var s, s2 float64
+	for _, x := range v {
+		s += x
+		s2 += x * x
+	}
+	n := float64(len(v))
+	m := s / n
+	return m, math.Sqrt(math.Max(s2/n-m*m, 0))
+}
+
+func upperGender(vals []float64, gs []uint8) uint8 {
+	var f, m []float64
+	for i, v := range vals {
+		switch gs[i] {
+		case genderFemale:
+			f = append(f, v)
+		case genderMale:
+			m = append(m, v)
+		}
+	}
+	mf, _ := meanSD(f)
+	mm, _ := meanSD(m)
+	if mf > mm {
+		return genderFemale
+	}
+	return genderMale
+}
+
+// genderSplit tests the partition of kept sizes by product gender: both genders with
+// at least minKept purchases, means at least two steps and three pooled SDs apart.
+func genderSplit(vals []float64, gs []uint8, minKept int, step float64) (lo, hi float64, ok bool) {
+	var f, m []float64
+	for i, v := range vals {
+		switch gs[i] {
+		case genderFemale:
+			f = append(f, v)
+		case genderMale:
+			m = append(m, v)
+		}
+	}
+	if len(f) < minKept || len(m) < minKept {
+		return 0, 0, false
+	}
+	mf, sf := meanSD(f)
+	mm, sm := meanSD(m)
+	pooled := math.Max(math.Sqrt((sf*sf*float64(len(f))+sm*sm*float64(len(m)))/float64(len(f)+len(m))), 0.25*step)
+	lo, hi = math.Min(mf, mm), math.Max(mf, mm)
+	return lo, hi, hi-lo >= 2*step && hi-lo >= 3*pooled
+}
+
+// sizeSplit finds the best two-group split of the sizes (least within-group sum of
+// squares) and accepts it when each group has at least minKept and a fifth of the
+// purchases and the means are three steps and four pooled SDs apart.
+func sizeSplit(vals []float64, minKept int, step float64) (lo, hi float64, ok bool) {
+	v := append([]float64(nil), vals...)
+	sort.Float64s(v)
+	n := len(v)
+	pre := make([]float64, n+1)
+	pre2 := make([]float64, n+1)
+	for i, x := range v {
+		pre[i+1] = pre[i] + x
+		pre2[i+1] = pre2[i] + x*x
+	}
+	sse := func(a, b int) float64 {
+		m := float64(b - a)
+		s := pre[b] - pre[a]
+		return pre2[b] - pre2[a] - s*s/m
+	}
+	best, bestK := math.Inf(1), -1
+	minN := max(minKept, (n+4)/5)
+	for k := minN; k <= n-minN; k++ {
+		if e := sse(0, k) + sse(k, n); e < best {
+			best, bestK = e, k
+		}
+	}
+	if bestK < 0 {
+		return 0, 0, false
+	}
+	lo = pre[bestK] / float64(bestK)
+	hi = (pre[n] - pre[bestK]) / float64(n-bestK)
+	pooled := math.Max(math.Sqrt(best/float64(n)), 0.25*step)
+	return lo, hi, hi-lo >= 3*step && hi-lo >= 4*pooled
+}

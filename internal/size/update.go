@@ -1,0 +1,189 @@
+package size
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// driftSteps is how far (in steps, one standard deviation) a true size may drift
+// between two purchases; it keeps old evidence from freezing a profile.
+const driftSteps = 0.1
+
+// Update folds one new purchase or return into a customer's profile (nil: a new
+// customer) and returns the new profile; prof is not modified, so a served Model and
+// its profiles stay immutable. It is a Laplace (assumed-density) step on the true size
+// with the model's brand and product offsets held fixed: cheap enough to run per event.
+func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
+	var out Profile
+	if prof != nil {
+		out.Sizes = append(make([]TrueSize, 0, len(prof.Sizes)+1), prof.Sizes...)
+	}
+	if o.Outcome == OutcomeIgnored {
+		return out, nil
+	}
+	if o.Outcome > OutcomeTooLarge {
+		return out, fmt.Errorf("size update of customer %q: unknown outcome %d", o.CustomerID, o.Outcome)
+	}
+	sys, err := ParseSystem(o.System)
+	if err != nil {
+		return out, fmt.Errorf("size update of customer %q: %w", o.CustomerID, err)
+	}
+	if sys == SystemNone {
+		if sys = GuessSystem(o.Size); sys == SystemNone {
+			return out, nil
+		}
+	}
+	val, err := ParseSize(sys, o.Size)
+	if err != nil {
+		return out, fmt.Errorf("size update of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
+	}
+	off := m.offsetFor(o.ProductID, o.Brand, sys)
+	step := sys.Step()
+	implied := val.Pos - off
+	switch o.Outcome {
+	case OutcomeTooSmall:
+		implied += step
+	case OutcomeTooLarge:
+		implied -= step
+	}
+	g := parseGender(o.Gender)
+	idx := -1
+	for i := range out.Sizes {
+		ts := &out.Sizes[i]
+		if ts.System != sys {
+			continue
+		}
+		if idx < 0 {
+			idx = i
+			continue
+		}
+		// two wearers: the one of the product's gender, else the nearer
+		cur := &out.Sizes[idx]
+		if g != genderUnknown && cur.Gender != ts.Gender {
+			if ts.Gender == g {
+				idx = i
+			}
+			continue
+		}
+		if math.Abs(float64(ts.Mean)-implied) < math.Abs(float64(cur.Mean)-implied) {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		pp := m.pop.lookup(sys, g, strings.ToLower(strings.TrimSpace(o.Category)))
+		out.Sizes = append(out.Sizes, TrueSize{System: sys, Gender: g, Mean: float32(pp.Mean), SD: float32(math.Sqrt(pp.Var))})
+		idx = len(out.Sizes) - 1
+	}
+	ts := &out.Sizes[idx]
+	mu := float64(ts.Mean)
+	v := float64(ts.SD)*float64(ts.SD) + (driftSteps*step)*(driftSteps*step)
+	lk := m.links[sys]
+	x, h := mu, 1/v
+	for it := 0; it < 4; it++ {
+		_, gl, hl := lk.grad(x+off-val.Pos, o.Outcome)
+		h = hl + 1/v
+		x -= clamp((gl+(x-mu)/v)/h, -2*step, 2*step)
+	}
+	_, _, hl := lk.grad(x+off-val.Pos, o.Outcome)
+	h = hl + 1/v
+	lo, hi := scaleRange(sys)
+	ts.Mean = float32(clamp(x, lo-2, hi+2))
+	ts.SD = float32(1 / math.Sqrt(h))
+	if ts.N < math.MaxUint16 {
+		ts.N++
+	}
+	if d := dayOf(o.Time); d > ts.LastDay {
+		ts.LastDay = d
+	}
+	if o.Outcome == OutcomeKept {
+		ts.Usual, ts.HasUsual = float32(val.Pos), true
+		if val.Width != WidthUnknown {
+			ts.Width = val.Width
+		}
+	}
+	if ts.Gender == genderUnknown {
+		ts.Gender = g
+	}
+	ts.quantize()
+	return out, nil
+}
+
+func (m *Model) offsetFor(productID, brand string, sys System) float64 {
+	if m.single {
+		return 0
+	}
+	if it := m.products[productID]; it != nil && it.System == sys {
+		return float64(it.Offset)
+	}
+	if b := m.lookupBrand(brand, sys); b != nil {
+		return float64(b.Offset)
+	}
+	return 0
+}
+
+// ProfileFromSurvey makes (or, with prof non-nil, refines) a profile from a fit
+// survey: the shoe size and width, the survey → alpha size model on height, weight,
+// age and gender, and the usual sizes in named brands (each a kept purchase of that
+// size in that brand). Entries already learned from purchases keep their means; the
+// survey only adds entries for systems the profile lacks, and then the usual sizes.
+func (m *Model) ProfileFromSurvey(prof *Profile, s Survey) (Profile, error) {
+	var out Profile
+	if prof != nil {
+		out.Sizes = append([]TrueSize(nil), prof.Sizes...)
+	}
+	if err := s.validate(); err != nil {
+		return out, err
+	}
+	has := func(sys System) bool {
+		for i := range out.Sizes {
+			if out.Sizes[i].System == sys {
+				return true
+			}
+		}
+		return false
+	}
+	g := parseGender(s.Gender)
+	if s.ShoeSizeUS > 0 && !has(SystemUSShoe) {
+		w, _ := parseWidth([]byte(strings.ToLower(strings.TrimSpace(s.ShoeWidth))))
+		out.Sizes = append(out.Sizes, TrueSize{System: SystemUSShoe, Survey: true, Width: w, Gender: g,
+			Mean: float32(s.ShoeSizeUS + fitPreferenceShift(s.FitPreference)*SystemUSShoe.Step()), SD: 0.5})
+	}
+	if s.WeightKG > 0 && m.body != nil && !has(SystemAlpha) {
+		pos, v := m.body.PredictSize(s.HeightCM, s.WeightKG, s.Age, s.Gender)
+		out.Sizes = append(out.Sizes, TrueSize{System: SystemAlpha, Survey: true, Gender: g,
+			Mean: float32(pos + fitPreferenceShift(s.FitPreference)), SD: float32(math.Sqrt(math.Max(v, 0.25)))})
+	}
+	for i := range out.Sizes {
+		out.Sizes[i].quantize()
+	}
+	for _, u := range s.UsualSizes {
+		sys := GuessSystem(u.Size)
+		if sys == SystemNone {
+			continue
+		}
+		before := make([]uint16, len(out.Sizes))
+		for i := range out.Sizes {
+			before[i] = out.Sizes[i].N
+		}
+		next, err := m.Update(&out, Observation{CustomerID: s.CustomerID, Brand: u.Brand, Category: u.Category,
+			Gender: s.Gender, System: sys.String(), Size: u.Size, Outcome: OutcomeKept})
+		if err != nil {
+			return out, err
+		}
+		// a usual size is survey evidence, not a purchase
+		for i := range next.Sizes {
+			if i < len(before) {
+				if next.Sizes[i].N != before[i] {
+					next.Sizes[i].N = before[i]
+					next.Sizes[i].Survey = true
+				}
+			} else {
+				next.Sizes[i].N = 0
+				next.Sizes[i].Survey = true
+			}
+		}
+		out = next
+	}
+	return out, nil
+}
