@@ -33,13 +33,19 @@ func TestConformance(t *testing.T) {
 
 func TestReopenKeepsData(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	s, err := Open(dir, Options{Sync: true})
+	s, err := Open(dir, Options{Sync: true, Zstd: true})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	ctx := context.Background()
 	if err := s.Put(ctx, []byte("k"), []byte("v")); err != nil {
 		t.Fatalf("Put: %v", err)
+	}
+	if err := s.Flush(); err != nil { // an sstable written with Zstandard
+		t.Fatalf("Flush: %v", err)
+	}
+	if n, err := s.DiskUsage(); err != nil || n == 0 {
+		t.Fatalf("DiskUsage = %d, %v", n, err)
 	}
 	if err := s.DeletePrefix(ctx, []byte("x")); err != nil {
 		t.Fatalf("DeletePrefix: %v", err)
@@ -148,6 +154,8 @@ func BenchmarkGetHit(b *testing.B) {
 // unless BESPOKE_STORE_MEMTEST=N is set, e.g.
 //
 //	BESPOKE_STORE_MEMTEST=1000000 go test -run TestMemoryFigure -v ./internal/store/pebble/
+//
+// BESPOKE_STORE_ZSTD=1 switches to Zstandard blocks; BESPOKE_STORE_CACHE_MB sets the block cache.
 func TestMemoryFigure(t *testing.T) {
 	nStr := os.Getenv("BESPOKE_STORE_MEMTEST")
 	if nStr == "" {
@@ -158,7 +166,12 @@ func TestMemoryFigure(t *testing.T) {
 		t.Fatalf("BESPOKE_STORE_MEMTEST=%q is not a positive number", nStr)
 	}
 	rssBefore := readStatusKiB(t, "VmRSS")
-	s, err := Open(filepath.Join(t.TempDir(), "store"), Options{})
+	opts := Options{Zstd: os.Getenv("BESPOKE_STORE_ZSTD") != ""}
+	if mb, err := strconv.Atoi(os.Getenv("BESPOKE_STORE_CACHE_MB")); err == nil {
+		opts.CacheSize = int64(mb) << 20
+	}
+	t.Logf("options: %+v", opts)
+	s, err := Open(filepath.Join(t.TempDir(), "store"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
