@@ -17,7 +17,7 @@
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a
 // Model is immutable once built; Model.Update returns a new Profile instead of mutating.
 // Profiles, item offsets and the model's shared parts have compact binary encodings for
-// a key-value store. Evaluate and CompareBaselines measure accuracy and per-class AUC
+// a key-value store. Evaluate and Compare measure accuracy and per-class AUC
 // (Misra, Wan, McAuley, RecSys 2018) against the customer's-usual-size and
 // single-latent-variable baselines.
 //

@@ -119,6 +119,9 @@ func (b *MostFrequentSize) Name() string { return "most_frequent_size" }
 // Scores implements Predictor: the distance from the usual size, signed for too
 // small and too large, negated absolute for fits.
 func (b *MostFrequentSize) Scores(customerID string, p *catalog.Product, size string) (float64, float64, float64, bool) {
+	if p == nil {
+		return 0, 0, 0, false
+	}
 	sys := systemOf(p)
 	v, ok := parseValue(sys, size)
 	if !ok {
@@ -135,6 +138,9 @@ func (b *MostFrequentSize) Scores(customerID string, p *catalog.Product, size st
 // RecommendedSize implements Predictor: the product's size nearest the usual size,
 // in stock first.
 func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product) string {
+	if p == nil {
+		return ""
+	}
 	sys := systemOf(p)
 	u, ok := b.usual(customerID, p, sys)
 	if !ok {

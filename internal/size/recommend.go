@@ -137,6 +137,10 @@ func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
 // RecommendProfile is Recommend for a profile fetched from a store (nil: unknown
 // customer), writing into dst and reusing its slices.
 func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recommendation) {
+	if p == nil {
+		*dst = Recommendation{Sizes: dst.Sizes[:0], Wearers: dst.Wearers[:0], Basis: BasisNone, ProductFit: FitUnknown}
+		return
+	}
 	dst.ProductID = p.ProductID
 	dst.RecommendedSize, dst.FitNote, dst.Confidence = "", "", 0
 	if cap(dst.Sizes) < len(p.Sizes) {
@@ -334,6 +338,9 @@ func note(basis, fit string, sys System, usualPosition float64, r *Recommendatio
 // FitProbs is P(too small), P(fits), P(too large) for a customer profile (nil:
 // unknown) buying product p in size label.
 func (m *Model) FitProbs(prof *Profile, p *catalog.Product, label string) (small, fit, large float64, err error) {
+	if p == nil {
+		return 0, 0, 0, fmt.Errorf("no product to score size %q for", label)
+	}
 	sys := systemOf(p)
 	if sys == SystemNone {
 		return 0, 0, 0, fmt.Errorf("product %q has no size system", p.ProductID)

@@ -481,7 +481,10 @@ func TestColdStartAndNotes(t *testing.T) {
 			t.Fatalf("size %s probabilities sum to %v", s.Size, sum)
 		}
 	}
-	// no size system: an empty answer, no panic
+	// no product, no size system: an empty answer, no panic
+	if r := m.Recommend("nobody", nil); r.RecommendedSize != "" || r.Basis != BasisNone {
+		t.Errorf("nil product: %+v", r)
+	}
 	rec = m.Recommend("nobody", &catalog.Product{ProductID: "bag", SizeSystem: "none"})
 	if rec.RecommendedSize != "" || rec.Basis != BasisNone {
 		t.Errorf("product without sizes: %+v", rec)
@@ -589,5 +592,51 @@ func TestWidthPreference(t *testing.T) {
 	m.RecommendProfile(&prof, p, &r)
 	if r.RecommendedSize != "10.5 W" {
 		t.Errorf("wide-footed customer who kept 10.5 W gets %q (%q); cold answer %q", r.RecommendedSize, r.FitNote, rec.RecommendedSize)
+	}
+}
+
+func TestTrainerInputErrors(t *testing.T) {
+	tr := NewTrainer(Options{})
+	for _, o := range []Observation{
+		{ProductID: "p", System: "alpha", Size: "M", Outcome: OutcomeKept},
+		{CustomerID: "c", System: "alpha", Size: "XXXXXL", Outcome: OutcomeKept},
+		{CustomerID: "c", System: "eu_shoe", Size: "42", Outcome: OutcomeKept},
+		{CustomerID: "c", System: "alpha", Size: "M", Outcome: Outcome(9)},
+	} {
+		if err := tr.AddObservation(o); err == nil {
+			t.Errorf("AddObservation(%+v) accepted", o)
+		}
+	}
+	if err := tr.AddObservation(Observation{CustomerID: "c", System: "alpha", Size: "M", Outcome: OutcomeIgnored}); err != nil || tr.Skipped() != 1 {
+		t.Errorf("a return for another reason: %v, skipped %d", err, tr.Skipped())
+	}
+	if err := tr.AddSurvey(Survey{CustomerID: "c", WeightKG: math.NaN()}); err == nil {
+		t.Error("NaN weight accepted")
+	}
+	if err := tr.AddSurvey(Survey{CustomerID: "c", ShoeSizeUS: 30}); err == nil {
+		t.Error("shoe size 30 accepted")
+	}
+	// an empty trainer fits (everything cold) and answers from the population prior
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := m.Recommend("c", &catalog.Product{ProductID: "p", SizeSystem: "alpha", Sizes: alphaLabelsAll()})
+	if rec.RecommendedSize == "" || rec.Basis != BasisPopulation {
+		t.Errorf("empty model: %+v", rec)
+	}
+	// a cancelled context stops the fit
+	wd, _ := small(t)
+	tr = NewTrainer(Options{})
+	for _, o := range wd.obs {
+		tr.AddObservation(o)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tr.Fit(ctx); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("cancelled fit: %v", err)
+	}
+	if _, err := NewTrainer(Options{BrandSD: math.NaN()}).Fit(context.Background()); err == nil {
+		t.Error("NaN option accepted")
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -201,7 +204,7 @@ func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []i
 	}
 }
 
-const gridPoints = 31
+const gridPoints = 21
 
 // posteriorMean replaces a slot's true size (at its posterior mode on entry) by its
 // posterior mean and its curvature by the inverse posterior variance, by quadrature on
@@ -251,25 +254,27 @@ func (f *fitState) sweep() {
 	for sys := System(1); sys < numSystems; sys++ {
 		f.tables[sys].build(f.links[sys])
 	}
-	for s := range f.slots {
+	// each stage updates one kind of parameter from the others, which it only reads:
+	// its items are independent and run in parallel
+	parallelFor(len(f.slots), func(s int) {
 		sl := &f.slots[s]
 		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys)
 		f.posteriorMean(sl, f.bySlot[s])
-	}
+	})
 	if f.opts.SingleLatent {
 		f.updateLinks()
 		return
 	}
-	for b := range f.brands {
+	parallelFor(len(f.brands), func(b int) {
 		e := &f.brands[b]
 		sd := f.opts.BrandSD * e.sys.Step()
 		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys)
-	}
-	for p := range f.prods {
+	})
+	parallelFor(len(f.prods), func(p int) {
 		e := &f.prods[p]
 		sd := f.opts.ProductSD * e.sys.Step()
 		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys)
-	}
+	})
 	f.updateLinks()
 }
 
@@ -298,6 +303,39 @@ func (f *fitState) updateLinks() {
 			lk.Tau = lk.Kappa * w
 		}
 	}
+}
+
+// parallelFor runs fn(0..n-1) on up to GOMAXPROCS goroutines, in chunks.
+func parallelFor(n int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > 8 {
+		workers = 8
+	}
+	if n < 256 || workers < 2 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	const chunk = 64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func dayOf(t time.Time) uint32 {
@@ -490,8 +528,8 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			}
 		}
 	}
-	run := func() error {
-		for i := 0; i < opts.Sweeps; i++ {
+	run := func(sweeps int) error {
+		for i := 0; i < sweeps; i++ {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("size model fit interrupted after %d sweeps: %w", i, err)
 			}
@@ -502,7 +540,7 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 
 	setPriors(nil)
 	initTheta()
-	if err := run(); err != nil {
+	if err := run(opts.Sweeps); err != nil {
 		return nil, err
 	}
 	// survey → alpha size: customers with a survey and kept alpha purchases, plus the table
@@ -511,14 +549,16 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 		return nil, err
 	}
 	setPriors(body)
-	if err := run(); err != nil {
+	// later passes start from the previous fit and need fewer sweeps
+	later := max(opts.Sweeps/2, 1)
+	if err := run(later); err != nil {
 		return nil, err
 	}
 	wearers := 0
 	if !opts.SingleLatent && !opts.NoWearers {
 		wearers = f.splitWearers(opts.MinWearerKept)
 		if wearers > 0 {
-			if err := run(); err != nil {
+			if err := run(later); err != nil {
 				return nil, err
 			}
 		}
