@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/bespokesearch/bespoke/internal/server"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "--data DIR [--addr :8080] [--write-key K] [--admin-token T]", stderr)
+	cfg := server.Config{}
+	fs.StringVar(&cfg.DataDir, "data", envOr("BESPOKE_DATA", ""), "directory holding everything the server keeps (env BESPOKE_DATA)")
+	fs.StringVar(&cfg.Addr, "addr", envOr("BESPOKE_ADDR", ":8080"), "listen address (env BESPOKE_ADDR)")
+	writeKeys := fs.String("write-key", envOr("BESPOKE_WRITE_KEY", "dev-write-key"), "write key(s) accepted by the collector, comma-separated (env BESPOKE_WRITE_KEY)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("BESPOKE_ADMIN_TOKEN", ""), "bearer token for admin endpoints; empty disables them (env BESPOKE_ADMIN_TOKEN)")
+	fs.StringVar(&cfg.StoreURL, "store", envOr("BESPOKE_STORE", ""), "online store: pebble (default, under --data) (env BESPOKE_STORE)")
+	fs.DurationVar(&cfg.SearchDeadline, "search-deadline", envDuration("BESPOKE_SEARCH_DEADLINE", 20*time.Millisecond), "latency budget of a search; past it the non-personalized ranking is served")
+	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.DataDir == "" {
+		fs.Usage()
+		return fmt.Errorf("--data DIR is required: the directory where the server keeps its stream, lake and stores")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %v", err)
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	for _, k := range strings.Split(*writeKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			cfg.WriteKeys = append(cfg.WriteKeys, k)
+		}
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.ListenAndServe(ctx, func(addr string) {
+		cfg.Logger.Info("bespoke serving", "addr", addr, "data", cfg.DataDir)
+	})
+}

@@ -1,0 +1,223 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/server"
+	"github.com/bespokesearch/bespoke/internal/sim"
+)
+
+// Options configure a demo run.
+type Options struct {
+	Quick    bool   // a world sized to finish within minutes; exit after the table
+	Addr     string // listen address of the embedded server
+	DataDir  string // empty: a new temporary directory
+	Seed     int64
+	Progress io.Writer // progress lines
+	Out      io.Writer // the table
+	// Serve keeps the server running after the table until ctx is done.
+	Serve bool
+}
+
+// Result is what a demo run measured.
+type Result struct {
+	Table   string
+	Metrics *server.MetricsReport
+	URL     string
+}
+
+// Run plays the demo.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.DataDir == "" {
+		d, err := os.MkdirTemp("", "bespoke-demo-")
+		if err != nil {
+			return nil, err
+		}
+		o.DataDir = d
+	}
+	cfg := sim.DefaultConfig()
+	if o.Seed != 0 {
+		cfg.Seed = o.Seed
+	}
+	if o.Quick {
+		cfg.Products, cfg.Customers, cfg.Days = 3000, 4000, 21
+	}
+	historyDays := cfg.Days * 2 / 3
+	step := func(format string, a ...any) {
+		fmt.Fprintf(o.Progress, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	token := randomToken()
+	const writeKey = "demo-write-key"
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the data directory: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(o.DataDir, "server.log"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the server log: %w", err)
+	}
+	defer logFile.Close()
+	srv, err := server.New(ctx, server.Config{
+		DataDir: o.DataDir, Addr: o.Addr, WriteKeys: []string{writeKey}, AdminToken: token,
+		Split:  experiment.Split{Treatment: 0, Salt: "demo"}, // history: a store before personalization
+		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
+		// Files roll quickly so the lake keeps up with a fast-forwarded world.
+		LakeRollAge: 5 * time.Second,
+		// The demo shares the machine with its own load generator: give durable writes
+		// time instead of shedding load with 503s.
+		IngestAckTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	srvCtx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	addrc := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe(srvCtx, func(a string) { addrc <- a }) }()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + strings.Replace(a, "[::]", "127.0.0.1", 1)
+	case err := <-errc:
+		return nil, err
+	}
+	step("server up at %s (data in %s, log in server.log)", base, o.DataDir)
+
+	world, err := sim.NewWorld(cfg)
+	if err != nil {
+		return nil, err
+	}
+	step("world: %d products, %d customers, %d days; history = days 0-%d, A/B test = days %d-%d",
+		cfg.Products, cfg.Customers, cfg.Days, historyDays-1, historyDays, cfg.Days-1)
+	live := sim.LiveOptions{Target: base, WriteKey: writeKey, AdminToken: token, Concurrency: 4}
+	live.ToDay = historyDays
+	st, err := world.PlayLive(ctx, live, prefixWriter{o.Progress, "  history: "})
+	if err != nil {
+		return nil, fmt.Errorf("playing the history: %w", err)
+	}
+	step("history played: %d events, %d searches in %s", st.Events, st.Searches, st.Duration.Round(time.Second))
+
+	step("training on the lake…")
+	rep, _, err := srv.Train(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("training: %w", err)
+	}
+	for _, r := range rep.Rankers {
+		if r.Name == "personalized" || r.Name == "ltr_non_personalized" || r.Name == "popularity" {
+			step("  offline %-22s NDCG@10 %.3f  MRR %.3f", r.Name, r.NDCG10, r.MRR)
+		}
+	}
+	step("model %s active", rep.ModelVersion)
+
+	srv.SetSplit(experiment.Split{Treatment: 0.5, Salt: "demo"})
+	abStart := cfg.Start.AddDate(0, 0, historyDays)
+	live.FromDay, live.ToDay, live.SkipCatalog = historyDays, cfg.Days, true
+	st, err = world.PlayLive(ctx, live, prefixWriter{o.Progress, "  A/B: "})
+	if err != nil {
+		return nil, fmt.Errorf("playing the A/B period: %w", err)
+	}
+	step("A/B period played: %d events, %d searches in %s", st.Events, st.Searches, st.Duration.Round(time.Second))
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = srv.Flush(fctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	m, err := srv.BusinessMetrics(req, abStart, abStart.AddDate(0, 0, cfg.Days-historyDays+60))
+	if err != nil {
+		return nil, fmt.Errorf("computing the A/B metrics: %w", err)
+	}
+	table := Table(m)
+	fmt.Fprint(o.Out, table)
+	res := &Result{Table: table, Metrics: m, URL: base}
+	if o.Serve {
+		step("storefront at %s — press Ctrl-C to stop (admin token: %s)", base, token)
+		<-ctx.Done()
+	}
+	return res, nil
+}
+
+// Table renders the before/after table of CONTRACT §6.
+func Table(m *server.MetricsReport) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "metric\t| control\t| personalized\t| change\t| 95% CI")
+	arm := map[string]experiment.ArmMetrics{}
+	for _, a := range m.Arms {
+		arm[a.Arm] = a
+	}
+	c, p := arm[experiment.Control], arm[experiment.Personalized]
+	change := map[string]experiment.Change{}
+	for _, ch := range m.Changes {
+		change[ch.Metric] = ch
+	}
+	row := func(name string, cv, pv float64, pct bool) {
+		ch := change[name]
+		f := func(x float64) string {
+			if pct {
+				return fmt.Sprintf("%.2f%%", 100*x)
+			}
+			return fmt.Sprintf("%.3f", x)
+		}
+		d := func(x float64) string {
+			if pct {
+				return fmt.Sprintf("%+.2f pp", 100*x)
+			}
+			return fmt.Sprintf("%+.3f", x)
+		}
+		fmt.Fprintf(tw, "%s\t| %s\t| %s\t| %s (%+.1f%%)\t| [%s, %s]\n", name, f(cv), f(pv), d(ch.Diff), 100*ch.Relative, d(ch.CI95[0]), d(ch.CI95[1]))
+	}
+	row("click-through rate", c.ClickThrough.Value, p.ClickThrough.Value, true)
+	row("mean position of clicked item", c.MeanClickedPosition.Value, p.MeanClickedPosition.Value, false)
+	row("mean position of purchased item", c.MeanBoughtPosition.Value, p.MeanBoughtPosition.Value, false)
+	row("repeated-search rate", c.RepeatedSearch.Value, p.RepeatedSearch.Value, true)
+	row("conversion rate", c.Conversion.Value, p.Conversion.Value, true)
+	row("size-related return rate", c.SizeReturnRate.Value, p.SizeReturnRate.Value, true)
+	lc, lp := m.LatencyP99[experiment.Control], m.LatencyP99[experiment.Personalized]
+	fmt.Fprintf(tw, "p99 search latency (ms)\t| %.2f\t| %.2f\t| %+.2f\t| (server side)\n", lc, lp, lp-lc)
+	tw.Flush()
+	return b.String()
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if strings.TrimSpace(line) != "" {
+			fmt.Fprint(p.w, p.prefix+line)
+		}
+	}
+	return len(b), nil
+}
+
+func randomToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

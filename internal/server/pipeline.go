@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bespokesearch/bespoke/internal/collector"
+	"github.com/bespokesearch/bespoke/internal/lake"
+	"github.com/bespokesearch/bespoke/internal/stream"
+	"github.com/bespokesearch/bespoke/internal/stream/jetstream"
+)
+
+// pipeline is the ingestion side of the server: collector → stream → lake writer and
+// profile updater.
+type pipeline struct {
+	stream    stream.Stream
+	collector *collector.Collector
+	lakeStore lake.Storage
+	writer    *lake.Writer
+	lakeSink  stream.Consumer
+	updater   stream.Consumer
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// startPipeline opens the stream, the lake and the collector, and starts the lake
+// sink and the profile updater.
+func (s *Server) startPipeline(ctx context.Context) error {
+	cfg := s.cfg
+	p := &pipeline{done: make(chan struct{})}
+	var err error
+	jcfg := jetstream.Config{Logger: s.log}
+	if cfg.StreamURL == "" || cfg.StreamURL == "embedded" {
+		jcfg.Dir = filepath.Join(cfg.DataDir, "stream")
+	} else {
+		jcfg.URL = cfg.StreamURL
+	}
+	js, err := jetstream.Open(ctx, jcfg)
+	if err != nil {
+		return fmt.Errorf("cannot open the event stream: %w", err)
+	}
+	p.stream = js
+	s.closers = append(s.closers, js.Close)
+
+	lakeURL := cfg.LakeURL
+	if lakeURL == "" {
+		lakeURL = filepath.Join(cfg.DataDir, "lake")
+	}
+	if p.lakeStore, err = lake.OpenStorage(ctx, lakeURL, lake.S3Options{}); err != nil {
+		return fmt.Errorf("cannot open the lake %q: %w", lakeURL, err)
+	}
+	lm, err := lake.NewMetrics(s.reg)
+	if err != nil {
+		return err
+	}
+	if p.writer, err = lake.NewWriter(ctx, p.lakeStore, lake.WriterOptions{
+		StateDir: filepath.Join(cfg.DataDir, "lake-state"), MaxFileBytes: cfg.LakeRollBytes, MaxFileAge: cfg.LakeRollAge,
+		Metrics: lm, Logger: s.log,
+	}); err != nil {
+		return fmt.Errorf("cannot start the lake writer: %w", err)
+	}
+	s.closers = append(s.closers, func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return p.writer.Close(cctx)
+	})
+	ackWait := 2*max(cfg.LakeRollAge, 60*time.Second) + 30*time.Second
+	if p.lakeSink, err = p.stream.Consumer(ctx, "lake", stream.ConsumerOptions{AckWait: ackWait, MaxAckPending: 200000}); err != nil {
+		return fmt.Errorf("cannot create the lake consumer: %w", err)
+	}
+	if p.updater, err = p.stream.Consumer(ctx, "profiles", stream.ConsumerOptions{AckWait: 30 * time.Second}); err != nil {
+		return fmt.Errorf("cannot create the profile consumer: %w", err)
+	}
+	if p.collector, err = collector.New(collector.Options{
+		Stream: p.stream, WriteKeys: cfg.WriteKeys, Logger: s.log, Registerer: s.reg,
+		AckTimeout: cfg.IngestAckTimeout,
+	}); err != nil {
+		return fmt.Errorf("cannot start the collector: %w", err)
+	}
+	p.collector.Register(s.mux)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go func() {
+		defer close(p.done)
+		go (&profileUpdater{s: s, consumer: p.updater}).run(runCtx)
+		p.sinkToLake(runCtx, s)
+	}()
+	// Closers run newest first: stop the collector, then the loops, then the writer and stream.
+	s.closers = append(s.closers, func() error {
+		cancel()
+		<-p.done
+		p.updater.Close()
+		return p.lakeSink.Close()
+	}, func() error {
+		cctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		return p.collector.Close(cctx)
+	})
+	s.pipe = p
+	return nil
+}
+
+// sinkToLake moves envelopes from the stream into the lake; each is acknowledged only
+// once every event in it is in a durable, published lake file.
+func (p *pipeline) sinkToLake(ctx context.Context, s *Server) {
+	for ctx.Err() == nil {
+		ds, err := p.lakeSink.Fetch(ctx, 256, 200*time.Millisecond)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("lake sink cannot fetch; retrying", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		for _, d := range ds {
+			d := d
+			p.writer.AddEnvelope(d.Data(), func(err error) {
+				if err != nil {
+					s.log.Warn("lake write failed; the envelope will be redelivered", "seq", d.Seq(), "err", err)
+					_ = d.Nak()
+					return
+				}
+				actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := d.Ack(actx); err != nil {
+					// Redelivery is harmless: the writer drops events it has stored.
+					s.log.Warn("cannot acknowledge a lake envelope", "seq", d.Seq(), "err", err)
+				}
+			})
+		}
+	}
+}
+
+// flush returns once every event acknowledged before the call is in lake files.
+func (p *pipeline) flush(ctx context.Context) error {
+	info, err := p.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the stream position: %w", err)
+	}
+	target := info.LastSeq
+	for {
+		ci, err := p.lakeSink.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("cannot read the lake consumer position: %w", err)
+		}
+		if ci.AckFloor >= target {
+			return nil
+		}
+		if ci.Delivered >= target {
+			if err := p.writer.Flush(ctx); err != nil {
+				return fmt.Errorf("cannot publish lake files: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lake flush did not finish (acknowledged up to %d of %d): %w", ci.AckFloor, target, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) handleFlush(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := s.pipe.flush(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flushed": true, "took_ms": time.Since(start).Milliseconds()})
+}
+
+// isLocalLake reports whether a lake URL is a local path.
+func isLocalLake(u string) bool { return !strings.Contains(u, "://") }

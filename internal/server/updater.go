@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bespokesearch/bespoke/internal/catalog"
+	"github.com/bespokesearch/bespoke/internal/event"
+	"github.com/bespokesearch/bespoke/internal/profile"
+	"github.com/bespokesearch/bespoke/internal/store"
+	"github.com/bespokesearch/bespoke/internal/stream"
+)
+
+// profileUpdater keeps profiles current in real time: it consumes the event stream
+// with its own durable consumer and applies each event to its subject's profile, so a
+// click changes that customer's next search within about a second.
+type profileUpdater struct {
+	s        *Server
+	consumer stream.Consumer
+}
+
+func (u *profileUpdater) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		ds, err := u.consumer.Fetch(ctx, 512, 100*time.Millisecond)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			u.s.log.Warn("profile updater cannot fetch events; retrying", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		if err := u.apply(ctx, ds); err != nil {
+			u.s.log.Warn("profile updater cannot apply events; they will be redelivered", "err", err)
+			for _, d := range ds {
+				_ = d.Nak()
+			}
+			sleep(ctx, time.Second)
+			continue
+		}
+		for _, d := range ds {
+			if err := d.Ack(ctx); err != nil && ctx.Err() == nil {
+				u.s.log.Warn("profile updater cannot acknowledge", "err", err)
+			}
+		}
+		u.s.metrics.profileUpdates.Add(float64(len(ds)))
+	}
+}
+
+// apply applies a batch of deliveries, one read-modify-write per profile touched.
+func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error {
+	type pending struct {
+		key    []byte
+		events []*event.Event
+	}
+	var order []string
+	bySubject := map[string]*pending{}
+	var merges [][2]string // anonymousId → userId (identify)
+	for _, d := range ds {
+		_ = event.DecodeEnvelope(d.Data(), func(ev *event.Event, _ []byte, err error) error {
+			if err != nil {
+				return nil // the lake writer dead-letters undecodable lines; profiles just skip them
+			}
+			if ev.Type == event.TypeIdentify && ev.UserID != "" && ev.AnonymousID != "" {
+				merges = append(merges, [2]string{ev.AnonymousID, ev.UserID})
+				return nil
+			}
+			id, anon := profile.Subject(ev)
+			key := customerKey(id)
+			if anon {
+				key = anonymousKey(id)
+			}
+			k := string(key)
+			p := bySubject[k]
+			if p == nil {
+				p = &pending{key: key}
+				bySubject[k] = p
+				order = append(order, k)
+			}
+			p.events = append(p.events, ev)
+			return nil
+		})
+	}
+	lookup := u.s.profileItem
+	for _, k := range order {
+		p := bySubject[k]
+		if u.s.isErased(ctx, p.key) {
+			continue
+		}
+		err := u.s.updateProfile(ctx, p.key, func(pr *profile.Profile) bool {
+			changed := false
+			for _, ev := range p.events {
+				changed = pr.ApplyEvent(ev, lookup) || changed
+			}
+			return changed
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, m := range merges {
+		if err := u.s.mergeAnonymous(ctx, m[0], m[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// profileItem is the profile's view of a catalog product.
+func (s *Server) profileItem(id string) (profile.Item, bool) {
+	p, _, ok := s.index.Lookup(id)
+	if !ok {
+		return profile.Item{}, false
+	}
+	return profile.Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color, Style: p.Style, Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}, true
+}
+
+// isErased reports whether the subject of a profile key was erased (its late events are ignored).
+func (s *Server) isErased(ctx context.Context, key []byte) bool {
+	if len(key) < 3 || string(key[:3]) != "pu/" {
+		return false
+	}
+	_, err := s.profiles.Get(ctx, erasedKey(string(key[3:])))
+	return err == nil
+}
+
+// mergeAnonymous folds an anonymous visitor's session profile into the customer's on identify.
+func (s *Server) mergeAnonymous(ctx context.Context, anonymousID, userID string) error {
+	b, err := s.profiles.Get(ctx, anonymousKey(anonymousID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var anon profile.Profile
+	if err := anon.UnmarshalBinary(b); err != nil {
+		return s.profiles.Delete(ctx, anonymousKey(anonymousID))
+	}
+	if err := s.updateProfile(ctx, customerKey(userID), func(p *profile.Profile) bool {
+		p.Merge(&anon)
+		return true
+	}); err != nil {
+		return err
+	}
+	return s.profiles.Delete(ctx, anonymousKey(anonymousID))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
