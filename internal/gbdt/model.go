@@ -243,35 +243,10 @@ func (m *Model) Predict(features []float32, n int, out []float32) error {
 	for i := range out {
 		out[i] = m.base
 	}
-	nodes, values := m.nodes, m.values
-	for t, root := range m.roots {
-		depth := int(m.depths[t])
-		i := 0
-		for ; i+4 <= n; i += 4 {
-			r0 := features[i*F : i*F+F]
-			r1 := features[(i+1)*F : (i+1)*F+F]
-			r2 := features[(i+2)*F : (i+2)*F+F]
-			r3 := features[(i+3)*F : (i+3)*F+F]
-			n0, n1, n2, n3 := root, root, root, root
-			for d := 0; d < depth; d++ {
-				n0 = step(&nodes[n0], r0)
-				n1 = step(&nodes[n1], r1)
-				n2 = step(&nodes[n2], r2)
-				n3 = step(&nodes[n3], r3)
-			}
-			out[i] += values[n0]
-			out[i+1] += values[n1]
-			out[i+2] += values[n2]
-			out[i+3] += values[n3]
-		}
-		for ; i < n; i++ {
-			r := features[i*F : i*F+F]
-			nd := root
-			for d := 0; d < depth; d++ {
-				nd = step(&nodes[nd], r)
-			}
-			out[i] += values[nd]
-		}
+	if hasNaN(features[:n*F]) {
+		m.accumulate(features, out)
+	} else {
+		m.accumulateFast(features, out)
 	}
 	switch m.output {
 	case OutputSigmoid:
@@ -286,10 +261,92 @@ func (m *Model) Predict(features []float32, n int, out []float32) error {
 	return nil
 }
 
-// step moves one level down without branching on the data: the right child is
-// taken when x ≥ thr, and when x is NaN (both comparisons false) unless the node
-// sends missing values left.
-func step(nd *flatNode, row []float32) int32 {
+// hasNaN reports whether any value is NaN.
+func hasNaN(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}
+
+// accumulate adds every tree's leaf value to out, 4 rows at a time so that the
+// four independent walks overlap in the CPU. Rows may contain NaN.
+func (m *Model) accumulate(features, out []float32) {
+	F, n := m.numFeatures, len(out)
+	nodes, values := m.nodes, m.values
+	for t, root := range m.roots {
+		depth := int(m.depths[t])
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			r0 := features[i*F : i*F+F]
+			r1 := features[(i+1)*F : (i+1)*F+F]
+			r2 := features[(i+2)*F : (i+2)*F+F]
+			r3 := features[(i+3)*F : (i+3)*F+F]
+			n0, n1, n2, n3 := root, root, root, root
+			for d := 0; d < depth; d++ {
+				n0 = stepNaN(&nodes[n0], r0)
+				n1 = stepNaN(&nodes[n1], r1)
+				n2 = stepNaN(&nodes[n2], r2)
+				n3 = stepNaN(&nodes[n3], r3)
+			}
+			out[i] += values[n0]
+			out[i+1] += values[n1]
+			out[i+2] += values[n2]
+			out[i+3] += values[n3]
+		}
+		for ; i < n; i++ {
+			r := features[i*F : i*F+F]
+			nd := root
+			for d := 0; d < depth; d++ {
+				nd = stepNaN(&nodes[nd], r)
+			}
+			out[i] += values[nd]
+		}
+	}
+}
+
+// accumulateFast is accumulate for rows without NaN (the common case), with a
+// cheaper step.
+func (m *Model) accumulateFast(features, out []float32) {
+	F, n := m.numFeatures, len(out)
+	nodes, values := m.nodes, m.values
+	for t, root := range m.roots {
+		depth := int(m.depths[t])
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			r0 := features[i*F : i*F+F]
+			r1 := features[(i+1)*F : (i+1)*F+F]
+			r2 := features[(i+2)*F : (i+2)*F+F]
+			r3 := features[(i+3)*F : (i+3)*F+F]
+			n0, n1, n2, n3 := root, root, root, root
+			for d := 0; d < depth; d++ {
+				n0 = stepNoNaN(&nodes[n0], r0)
+				n1 = stepNoNaN(&nodes[n1], r1)
+				n2 = stepNoNaN(&nodes[n2], r2)
+				n3 = stepNoNaN(&nodes[n3], r3)
+			}
+			out[i] += values[n0]
+			out[i+1] += values[n1]
+			out[i+2] += values[n2]
+			out[i+3] += values[n3]
+		}
+		for ; i < n; i++ {
+			r := features[i*F : i*F+F]
+			nd := root
+			for d := 0; d < depth; d++ {
+				nd = stepNoNaN(&nodes[nd], r)
+			}
+			out[i] += values[nd]
+		}
+	}
+}
+
+// stepNaN moves one level down without branching on the data: the right child
+// is taken when x ≥ thr, and when x is NaN (both comparisons false) unless the
+// node sends missing values left. At a leaf (thr NaN, left = self-1) it stays.
+func stepNaN(nd *flatNode, row []float32) int32 {
 	f := nd.feat
 	x := row[f&^defaultLeftBit]
 	var lt, nan uint32
@@ -300,6 +357,16 @@ func step(nd *flatNode, row []float32) int32 {
 		nan = 1
 	}
 	return nd.left + int32(1-lt-nan&(f>>31))
+}
+
+// stepNoNaN is stepNaN for an x known not to be NaN.
+func stepNoNaN(nd *flatNode, row []float32) int32 {
+	x := row[nd.feat&^defaultLeftBit]
+	var right int32 = 1
+	if x < nd.thr {
+		right = 0
+	}
+	return nd.left + right
 }
 
 // PredictRow scores a single row of NumFeatures values.
