@@ -41,4 +41,13 @@ func TestDefaultWorld(t *testing.T) {
 	if cpu > 120*time.Second {
 		t.Errorf("the default world took %v of CPU, want <= 120 s (60 s on 2 cores)", cpu)
 	}
+	start = time.Now()
+	m, err := Summarize(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Summarize read the world back in %v", time.Since(start).Round(time.Millisecond))
+	if m.Events != st.Events || m.Searches != st.Searches || m.LinesBySizeError != st.LinesBySizeError {
+		t.Errorf("Summarize differs from Stats: %d/%d events, %d/%d searches", m.Events, st.Events, m.Searches, st.Searches)
+	}
 }

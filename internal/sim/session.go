@@ -633,6 +633,9 @@ var returnComments = map[string][]string{
 func (wk *worker) order(t int64, r *rand.Rand, ci int, c *customer, uid, anon string, cart []cartLine) {
 	w := wk.w
 	cfg := &w.cfg
+	if t >= cfg.Start.UnixMilli()+int64(cfg.Days)*86_400_000 {
+		return // the world ended before the checkout
+	}
 	oh := hash(uint64(cfg.Seed), domOrder, uint64(ci), uint64(wk.day), uint64(wk.seq))
 	oid := string(appendHex([]byte("O-"), oh, 16))
 	var o obj
