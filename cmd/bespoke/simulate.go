@@ -56,6 +56,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			cfg.Days = *days
 		}
 	})
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	if *printConfig {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

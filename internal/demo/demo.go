@@ -81,8 +81,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		DataDir: o.DataDir, Addr: o.Addr, WriteKeys: []string{writeKey}, AdminToken: token,
 		Split:  experiment.Split{Treatment: 0, Salt: "demo"}, // history: a store before personalization
 		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
-		// Files roll quickly so the lake keeps up with a fast-forwarded world.
-		LakeRollAge: 5 * time.Second,
+		// A fast-forwarded world touches many hour partitions at once: keep them open.
+		LakeMaxOpenFiles: 1024,
 		// The demo shares the machine with its own load generator: give durable writes
 		// time instead of shedding load with 503s.
 		IngestAckTimeout: 30 * time.Second,

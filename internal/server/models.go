@@ -272,7 +272,7 @@ func (s *Server) handleTrain(w http.ResponseWriter, r *http.Request) {
 
 // Train flushes the lake, trains on it, publishes the result and returns the report.
 func (s *Server) Train(ctx context.Context, force bool) (*train.Report, bool, error) {
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err := s.pipe.flush(fctx)
 	cancel()
 	if err != nil {

@@ -59,7 +59,8 @@ func (s *Server) startPipeline(ctx context.Context) error {
 	}
 	if p.writer, err = lake.NewWriter(ctx, p.lakeStore, lake.WriterOptions{
 		StateDir: filepath.Join(cfg.DataDir, "lake-state"), MaxFileBytes: cfg.LakeRollBytes, MaxFileAge: cfg.LakeRollAge,
-		Metrics: lm, Logger: s.log,
+		MaxOpenFiles: cfg.LakeMaxOpenFiles,
+		Metrics:      lm, Logger: s.log,
 	}); err != nil {
 		return fmt.Errorf("cannot start the lake writer: %w", err)
 	}

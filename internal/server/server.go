@@ -42,6 +42,9 @@ type Config struct {
 	IngestAckTimeout time.Duration
 	LakeRollBytes    int64         // roll lake files at this size; default 64 MiB
 	LakeRollAge      time.Duration // roll lake files this long after their first event; default 60 s
+	// LakeMaxOpenFiles bounds the lake files open at once (default 64); a backfill that
+	// spans many hours publishes the least recently used early, as small files.
+	LakeMaxOpenFiles int
 	// Split decides who gets personalized results (the A/B test); the zero value puts
 	// everyone in the personalized arm (Treatment 1). Control gets the anonymous ranking.
 	Split  experiment.Split
