@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/collector"
@@ -69,8 +69,10 @@ func (s *Server) startPipeline(ctx context.Context) error {
 		defer cancel()
 		return p.writer.Close(cctx)
 	})
-	ackWait := 2*max(cfg.LakeRollAge, 60*time.Second) + 30*time.Second
-	if p.lakeSink, err = p.stream.Consumer(ctx, "lake", stream.ConsumerOptions{AckWait: ackWait, MaxAckPending: 200000}); err != nil {
+	// Envelopes wait in open lake files for up to the roll age before they can be
+	// acknowledged; the sink keeps telling the stream they are in progress, so the ack
+	// wait can stay short and a crash gets them redelivered within seconds.
+	if p.lakeSink, err = p.stream.Consumer(ctx, "lake", stream.ConsumerOptions{AckWait: lakeAckWait, MaxAckPending: 200000}); err != nil {
 		return fmt.Errorf("cannot create the lake consumer: %w", err)
 	}
 	if p.updater, err = p.stream.Consumer(ctx, "profiles", stream.ConsumerOptions{AckWait: 30 * time.Second}); err != nil {
@@ -106,9 +108,35 @@ func (s *Server) startPipeline(ctx context.Context) error {
 	return nil
 }
 
+// lakeAckWait is how long the stream waits for the lake sink's acknowledgement before
+// redelivering; the sink extends it every lakeAckWait/3 while an envelope is held.
+const lakeAckWait = 15 * time.Second
+
 // sinkToLake moves envelopes from the stream into the lake; each is acknowledged only
 // once every event in it is in a durable, published lake file.
 func (p *pipeline) sinkToLake(ctx context.Context, s *Server) {
+	var mu sync.Mutex
+	held := map[uint64]stream.Delivery{}
+	go func() {
+		t := time.NewTicker(lakeAckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			ds := make([]stream.Delivery, 0, len(held))
+			for _, d := range held {
+				ds = append(ds, d)
+			}
+			mu.Unlock()
+			for _, d := range ds {
+				_ = d.InProgress() // best effort: a miss only means a harmless redelivery
+			}
+		}
+	}()
 	for ctx.Err() == nil {
 		ds, err := p.lakeSink.Fetch(ctx, 256, 200*time.Millisecond)
 		if err != nil {
@@ -119,9 +147,17 @@ func (p *pipeline) sinkToLake(ctx context.Context, s *Server) {
 			sleep(ctx, time.Second)
 			continue
 		}
+		mu.Lock()
+		for _, d := range ds {
+			held[d.Seq()] = d
+		}
+		mu.Unlock()
 		for _, d := range ds {
 			d := d
 			p.writer.AddEnvelope(d.Data(), func(err error) {
+				mu.Lock()
+				delete(held, d.Seq())
+				mu.Unlock()
 				if err != nil {
 					s.log.Warn("lake write failed; the envelope will be redelivered", "seq", d.Seq(), "err", err)
 					_ = d.Nak()
@@ -179,6 +215,3 @@ func (s *Server) handleFlush(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"flushed": true, "took_ms": time.Since(start).Milliseconds()})
 }
-
-// isLocalLake reports whether a lake URL is a local path.
-func isLocalLake(u string) bool { return !strings.Contains(u, "://") }
