@@ -139,7 +139,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("playing the A/B period: %w", err)
 	}
 	step("A/B period played: %d events, %d searches in %s", st.Events, st.Searches, st.Duration.Round(time.Second))
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	step("flushing the lake…")
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err = srv.Flush(fctx)
 	cancel()
 	if err != nil {

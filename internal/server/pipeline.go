@@ -60,6 +60,7 @@ func (s *Server) startPipeline(ctx context.Context) error {
 	if p.writer, err = lake.NewWriter(ctx, p.lakeStore, lake.WriterOptions{
 		StateDir: filepath.Join(cfg.DataDir, "lake-state"), MaxFileBytes: cfg.LakeRollBytes, MaxFileAge: cfg.LakeRollAge,
 		MaxOpenFiles: cfg.LakeMaxOpenFiles,
+		Publishers:   4, // publishing is mostly fsync waits: overlap them
 		Metrics:      lm, Logger: s.log,
 	}); err != nil {
 		return fmt.Errorf("cannot start the lake writer: %w", err)
