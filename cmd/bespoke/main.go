@@ -29,6 +29,7 @@ var commands = []command{
 	{"serve", "run the all-in-one server: collector, stream, lake, search, rerank and size APIs", runServe},
 	{"lake stats", "count the events in the lake per name and day (read-only; works while the server runs)", runLakeStats},
 	{"events import", "send a JSON-lines event file to a running server through /v1/batch, with retries", runEventsImport},
+	{"train", "train every model from the lake, evaluate, publish atomically; prints the report as JSON", runTrain},
 	{"catalog import", "load products (JSON lines, JSON array or CSV) into a running server", runCatalogImport},
 }
 

@@ -154,11 +154,7 @@ func BenchmarkBrowse(b *testing.B) {
 			b.ReportAllocs()
 			q := c.q
 			q.NoCache = true
-			for i := 0; i < b.N; i++ {
-				if _, err := x.Search(ctx, q); err != nil {
-					b.Fatal(err)
-				}
-			}
+			timed(b, func() error { _, err := x.Search(ctx, q); return err })
 		})
 	}
 }
@@ -178,11 +174,7 @@ func BenchmarkSearchFiltered(b *testing.B) {
 			b.ReportAllocs()
 			q := c.q
 			q.NoCache = true
-			for i := 0; i < b.N; i++ {
-				if _, err := x.Search(ctx, q); err != nil {
-					b.Fatal(err)
-				}
-			}
+			timed(b, func() error { _, err := x.Search(ctx, q); return err })
 		})
 	}
 }
@@ -209,3 +201,23 @@ func BenchmarkSearchParallel(b *testing.B) {
 type atomicCounter struct{ n atomic.Int64 }
 
 func (c *atomicCounter) add() int { return int(c.n.Add(1)) }
+
+// timed runs fn b.N times on one locked OS thread and reports wall and CPU percentiles.
+func timed(b *testing.B, fn func() error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	lat := make([]time.Duration, 0, b.N)
+	cpu := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := threadCPU()
+		t := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t))
+		cpu = append(cpu, threadCPU()-c)
+	}
+	b.StopTimer()
+	reportLatency(b, lat, cpu)
+}

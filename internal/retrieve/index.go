@@ -1,6 +1,7 @@
 package retrieve
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -38,6 +39,9 @@ const (
 	wAttr  = 2
 	wDesc  = 1
 )
+
+// tableWindow is the number of products an Upsert changes per hold of the lock.
+const tableWindow = 1000
 
 // Limits of one request.
 const (
@@ -137,7 +141,9 @@ type Result struct {
 	Total int
 	// Terms are the canonical terms searched (after normalisation and correction).
 	Terms []string
-	// Relaxed: the AND query found too few products and the fallback was used.
+	// Relaxed: not every query word had to match: the AND query found fewer than
+	// MinResults and the OR fallback was used, or a word that no product has (and
+	// nothing corrects) was dropped. Hits found only by the fallback have Tier 1.
 	Relaxed bool
 	// Corrected: at least one term was replaced by a spelling correction.
 	Corrected bool
@@ -179,6 +185,7 @@ type Index struct {
 	order   []int32 // dense indexes by popularity, best first (may hold deleted rows)
 	pop     map[string]float64
 	display map[string]string // normalised keyword -> first display form seen
+	cols    columns           // filter and facet columns by dense index
 	post    map[string]*plist // EngineMemory: term -> postings (immutable lists)
 	dlen    []float32         // EngineMemory: weighted text length per dense index
 	sumLen  float64
@@ -228,6 +235,7 @@ func New(opts Options) (*Index, error) {
 		pop:     make(map[string]float64),
 		display: make(map[string]string),
 		post:    make(map[string]*plist),
+		cols:    newColumns(),
 	}
 	if opts.CacheSize > 0 {
 		x.cache = newResultCache(opts.CacheSize)
@@ -578,61 +586,80 @@ func (x *Index) Upsert(products []catalog.Product) error {
 		}
 	}
 
-	// The table first: a product is looked up before it can be found, and a hit for
-	// a product the table no longer has is dropped.
-	x.mu.Lock()
-	needOrder := false
-	for i, p := range prods {
-		r := row{p: p, brand: normKey(p.Brand), category: normKey(p.Category), gender: normGender(p.Gender),
-			sizes: inStockSizes(p), pop: x.pop[p.ProductID]}
-		for _, kv := range [][2]string{{r.brand, p.Brand}, {r.category, p.Category}, {r.gender, r.gender}} {
-			if _, ok := x.display[kv[0]]; !ok && kv[0] != "" {
-				x.display[kv[0]] = strings.TrimSpace(kv[1])
-			}
+	// The old versions' terms, worked out before taking the lock.
+	oldTerms := make([][]string, len(prods))
+	oldHead := make([]map[string]bool, len(prods))
+	for i := range prods {
+		if d := dense[i]; int(d) < len(x.rows) && x.rows[d].p != nil {
+			oldHead[i] = map[string]bool{}
+			oldTerms[i] = uniq(indexText(x.rows[d].p, &sb, nil, oldHead[i]))
 		}
-		d := dense[i]
-		if int(d) < len(x.rows) {
-			if old := x.rows[d].p; old != nil {
-				x.forgetTerms(old, &sb)
-				x.sumLen -= float64(x.dlen[d])
+	}
+
+	// The table first: a product is looked up before it can be found, and a hit for
+	// a product the table no longer has is dropped. Large loads take the lock in
+	// windows of tableWindow products so that searches are never held up for long.
+	needOrder := false
+	for start := 0; start < len(prods); start += tableWindow {
+		end := min(start+tableWindow, len(prods))
+		x.mu.Lock()
+		for i := start; i < end; i++ {
+			p := prods[i]
+			r := row{p: p, brand: normKey(p.Brand), category: normKey(p.Category), gender: normGender(p.Gender),
+				sizes: inStockSizes(p), pop: x.pop[p.ProductID]}
+			for _, kv := range [][2]string{{r.brand, p.Brand}, {r.category, p.Category}, {r.gender, r.gender}} {
+				if _, ok := x.display[kv[0]]; !ok && kv[0] != "" {
+					x.display[kv[0]] = strings.TrimSpace(kv[1])
+				}
+			}
+			d := dense[i]
+			if int(d) < len(x.rows) {
+				if old := x.rows[d].p; old != nil {
+					x.forget(oldTerms[i], oldHead[i])
+					x.sumLen -= float64(x.dlen[d])
+				} else {
+					x.live++
+					x.order = append(x.order, d)
+					needOrder = needOrder || r.pop != 0
+				}
+				x.rows[d] = r
+				x.dlen[d] = lens[i]
+				x.cols.set(d, &r)
 			} else {
+				x.ids[p.ProductID] = d
+				x.rows = append(x.rows, r)
+				x.dlen = append(x.dlen, lens[i])
+				x.cols.set(d, &r)
 				x.live++
 				x.order = append(x.order, d)
 				needOrder = needOrder || r.pop != 0
 			}
-			x.rows[d] = r
-			x.dlen[d] = lens[i]
-		} else {
-			x.ids[p.ProductID] = d
-			x.rows = append(x.rows, r)
-			x.dlen = append(x.dlen, lens[i])
-			x.live++
-			x.order = append(x.order, d)
-			needOrder = needOrder || r.pop != 0
+			x.sumLen += float64(lens[i])
+			for _, t := range prep[i].tokens {
+				x.df[t]++
+			}
+			for t := range prep[i].head {
+				x.spell.add(t)
+			}
 		}
-		x.sumLen += float64(lens[i])
-		for _, t := range prep[i].tokens {
-			x.df[t]++
+		if end == len(prods) {
+			for t, l := range newLists {
+				if l == nil {
+					delete(x.post, t)
+				} else {
+					x.post[t] = l
+				}
+			}
+			if needOrder {
+				pops := make([]float64, len(x.rows))
+				for i := range x.rows {
+					pops[i] = x.rows[i].pop
+				}
+				x.order = buildOrder(x.rows, pops)
+			}
 		}
-		for t := range prep[i].head {
-			x.spell.add(t)
-		}
+		x.mu.Unlock()
 	}
-	for t, l := range newLists {
-		if l == nil {
-			delete(x.post, t)
-		} else {
-			x.post[t] = l
-		}
-	}
-	if needOrder {
-		pops := make([]float64, len(x.rows))
-		for i := range x.rows {
-			pops[i] = x.rows[i].pop
-		}
-		x.order = buildOrder(x.rows, pops)
-	}
-	x.mu.Unlock()
 	x.gen.Add(1)
 	if x.opts.Engine == EngineMemory {
 		return nil
@@ -662,7 +689,12 @@ func (x *Index) Upsert(products []catalog.Product) error {
 // forgetTerms decrements the document frequencies of an old product version. mu held.
 func (x *Index) forgetTerms(p *catalog.Product, sb *strings.Builder) {
 	head := make(map[string]bool)
-	for _, t := range uniq(indexText(p, sb, nil, head)) {
+	x.forget(uniq(indexText(p, sb, nil, head)), head)
+}
+
+// forget decrements the document frequencies of terms. mu held.
+func (x *Index) forget(terms []string, head map[string]bool) {
+	for _, t := range terms {
 		if x.df[t]--; x.df[t] <= 0 {
 			delete(x.df, t)
 		}
@@ -715,6 +747,7 @@ func (x *Index) Delete(ids []string) error {
 		}
 		x.forgetTerms(x.rows[d].p, &sb)
 		x.rows[d] = row{}
+		x.cols.alive[d] = false
 		x.sumLen -= float64(x.dlen[d])
 		x.dlen[d] = 0
 		x.live--
@@ -804,3 +837,21 @@ func (x *Index) Compact() error {
 	time.AfterFunc(10*time.Second, func() { _ = old.idx.Close() })
 	return nil
 }
+
+// Searcher is what the serving path needs from retrieval.
+type Searcher interface {
+	Search(ctx context.Context, q Query) (Result, error)
+	Lookup(id string) (*catalog.Product, int32, bool)
+}
+
+// Catalog is what catalog updates (PUT/DELETE /v1/products) need.
+type Catalog interface {
+	Upsert(products []catalog.Product) error
+	Delete(ids []string) error
+	SetPopularity(pop map[string]float64)
+}
+
+var (
+	_ Searcher = (*Index)(nil)
+	_ Catalog  = (*Index)(nil)
+)

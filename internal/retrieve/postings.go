@@ -244,45 +244,6 @@ type orScratch struct {
 
 var orPool = sync.Pool{New: func() any { return &orScratch{} }}
 
-// facetCounter counts facet values over matching rows.
-type facetCounter struct {
-	brand, category, gender map[string]int
-	price                   []int
-}
-
-func newFacetCounter() *facetCounter {
-	return &facetCounter{map[string]int{}, map[string]int{}, map[string]int{}, make([]int, len(PriceRanges))}
-}
-
-func (fc *facetCounter) add(r *row) {
-	if r.brand != "" {
-		fc.brand[r.brand]++
-	}
-	if r.category != "" {
-		fc.category[r.category]++
-	}
-	if r.gender != "" {
-		fc.gender[r.gender]++
-	}
-	if pr := r.p.Price; pr > 0 {
-		for i, b := range PriceRanges {
-			if pr >= b.Min && pr < b.Max {
-				fc.price[i]++
-				break
-			}
-		}
-	}
-}
-
-// facets turns the counts into Facets. mu held.
-func (x *Index) facetsOf(fc *facetCounter) *Facets {
-	f := &Facets{Brand: x.topCounts(fc.brand), Category: x.topCounts(fc.category), Gender: x.topCounts(fc.gender)}
-	for i, b := range PriceRanges {
-		f.Price = append(f.Price, FacetCount{b.Name, fc.price[i]})
-	}
-	return f
-}
-
 // idf is BM25's inverse document frequency.
 func idf(df, n int) float32 {
 	return float32(math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5)))
@@ -324,11 +285,16 @@ func (x *Index) memSearch(groups []group, and bool, f *filters, k int, facets bo
 	if len(mq) == 0 {
 		return nil, 0, nil
 	}
+	cols := &x.cols
+	cf := cols.compile(f)
+	if cf.none {
+		return nil, 0, nil
+	}
 	var fc *facetCounter
 	if facets {
-		fc = newFacetCounter()
+		fc = newFacetCounter(cols)
 	}
-	noFilter := *f == filters{}
+	noFilter := cf.any
 	top := topK{k: k, h: make([]scoredDoc, 0, min(k, 256))}
 	total := 0
 	dlen := x.dlen
@@ -344,13 +310,12 @@ func (x *Index) memSearch(groups []group, and bool, f *filters, k int, facets bo
 			total++
 			return true
 		}
-		r := &x.rows[d]
-		if r.p == nil || (!noFilter && !f.match(r)) {
+		if !cols.alive[d] || !cf.match(cols, x.rows, d) {
 			return false
 		}
 		total++
 		if fc != nil {
-			fc.add(r)
+			fc.add(cols, d)
 		}
 		return true
 	}

@@ -709,3 +709,39 @@ func TestWarm(t *testing.T) {
 		t.Errorf("warming with a bad query: no error")
 	}
 }
+
+// match is the reference filter the tests check the engines against.
+func (f *filters) match(r *row) bool {
+	if f.brand != "" && r.brand != f.brand || f.category != "" && r.category != f.category {
+		return false
+	}
+	if f.gender != "" && r.gender != f.gender && !((f.gender == "men" || f.gender == "women") && r.gender == "unisex") {
+		return false
+	}
+	if f.priced() {
+		pr := r.p.Price
+		if pr <= 0 || pr < f.priceMin || f.priceMax > 0 && pr > f.priceMax {
+			return false
+		}
+	}
+	if f.size != "" && !contains(r.sizes, f.size) {
+		return false
+	}
+	return true
+}
+
+func TestUnknownWordDropped(t *testing.T) {
+	for _, eng := range engines {
+		x := newIndex(t, eng, small())
+		r := doSearch(t, x, Query{Text: "qzxwv boots"})
+		if len(r.Hits) != 3 || !r.Relaxed {
+			t.Errorf("%s: qzxwv boots: %d hits relaxed=%v, want the 3 boots matches, relaxed", eng, len(r.Hits), r.Relaxed)
+		}
+		if r := doSearch(t, x, Query{Text: "qzxwv boots", Mode: ModeAnd}); len(r.Hits) != 0 {
+			t.Errorf("%s: ModeAnd with a word nothing has: %d hits", eng, len(r.Hits))
+		}
+		if r := doSearch(t, x, Query{Text: "qzxwv"}); len(r.Hits) != 0 || r.Total != 0 {
+			t.Errorf("%s: a word nothing has: %d hits, total %d", eng, len(r.Hits), r.Total)
+		}
+	}
+}

@@ -54,26 +54,6 @@ func (q *Query) filters() filters {
 
 func (f *filters) priced() bool { return f.priceMin > 0 || f.priceMax > 0 }
 
-// match reports whether a table row passes the filters.
-func (f *filters) match(r *row) bool {
-	if f.brand != "" && r.brand != f.brand || f.category != "" && r.category != f.category {
-		return false
-	}
-	if f.gender != "" && r.gender != f.gender && !((f.gender == "men" || f.gender == "women") && r.gender == "unisex") {
-		return false
-	}
-	if f.priced() {
-		pr := r.p.Price
-		if pr <= 0 || pr < f.priceMin || f.priceMax > 0 && pr > f.priceMax {
-			return false
-		}
-	}
-	if f.size != "" && !contains(r.sizes, f.size) {
-		return false
-	}
-	return true
-}
-
 // bleveFilter is the filter as a non-scoring Bleve query, or nil.
 func (f *filters) bleveFilter() query.Query {
 	var qs []query.Query
@@ -221,8 +201,11 @@ func (x *Index) searchText(ctx context.Context, q *Query, f *filters, terms []st
 	if len(groups) == 0 {
 		return res, nil
 	}
-	if len(groups) < len(terms) && q.Mode == ModeAnd {
-		return res, nil // some word matches nothing
+	if len(groups) < len(terms) {
+		if q.Mode == ModeAnd {
+			return res, nil // some word matches nothing
+		}
+		res.Relaxed = true // the words that match nothing were dropped
 	}
 	want := q.Offset + q.Limit
 	page := func(hits []Hit) []Hit {
@@ -451,48 +434,48 @@ func (x *Index) facets(sr *bleve.SearchResult) *Facets {
 // browse answers an empty query from the table: the filters in Go, in popularity order.
 func (x *Index) browse(q *Query, f *filters) Result {
 	res := Result{Hits: make([]Hit, 0, q.Limit)}
-	var brand, category, gender map[string]int
-	var price []int
-	if q.Facets {
-		brand, category, gender = map[string]int{}, map[string]int{}, map[string]int{}
-		price = make([]int, len(PriceRanges))
-	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	for _, d := range x.order {
-		r := &x.rows[d]
-		if r.p == nil || !f.match(r) {
-			continue
+	cols := &x.cols
+	cf := cols.compile(f)
+	var fc *facetCounter
+	if q.Facets {
+		fc = newFacetCounter(cols)
+	}
+	if !cf.none {
+		// The page, in popularity order, stopping as soon as it is full...
+		want := q.Offset + q.Limit
+		seen := 0
+		for _, d := range x.order {
+			if seen >= want {
+				break
+			}
+			if !cols.alive[d] || !cf.match(cols, x.rows, d) {
+				continue
+			}
+			if seen >= q.Offset {
+				res.Hits = append(res.Hits, Hit{ProductID: x.rows[d].p.ProductID, Score: x.rows[d].pop, Dense: d})
+			}
+			seen++
 		}
-		if res.Total >= q.Offset && len(res.Hits) < q.Limit {
-			res.Hits = append(res.Hits, Hit{ProductID: r.p.ProductID, Score: r.pop, Dense: d})
-		}
-		res.Total++
-		if q.Facets {
-			if r.brand != "" {
-				brand[r.brand]++
-			}
-			if r.category != "" {
-				category[r.category]++
-			}
-			if r.gender != "" {
-				gender[r.gender]++
-			}
-			if pr := r.p.Price; pr > 0 {
-				for i, b := range PriceRanges {
-					if pr >= b.Min && pr < b.Max {
-						price[i]++
-						break
-					}
+		// ...then the total and facets in dense order: sequential, cache-friendly reads.
+		switch {
+		case cf.any && fc == nil:
+			res.Total = x.live
+		default:
+			for d := range cols.alive {
+				if !cols.alive[d] || !cf.match(cols, x.rows, int32(d)) {
+					continue
+				}
+				res.Total++
+				if fc != nil {
+					fc.add(cols, int32(d))
 				}
 			}
 		}
 	}
-	if q.Facets {
-		res.Facets = &Facets{Brand: x.topCounts(brand), Category: x.topCounts(category), Gender: x.topCounts(gender)}
-		for i, b := range PriceRanges {
-			res.Facets.Price = append(res.Facets.Price, FacetCount{b.Name, price[i]})
-		}
+	if fc != nil {
+		res.Facets = x.facetsOf(fc)
 	}
 	return res
 }
