@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,13 @@ type Options struct {
 	MaxPublishing int
 	// MaxRequests caps requests being handled at once; more get 429 (default 2048).
 	MaxRequests int
+	// MaxParsing caps requests being parsed at once (default 2 × GOMAXPROCS). Parsing is
+	// CPU work: more at once only makes every request slower. A request that cannot start
+	// parsing within ParseWait gets 429, so an overloaded collector keeps acknowledging
+	// what it can instead of timing out everything it started.
+	MaxParsing int
+	// ParseWait is how long a request may wait for a parsing slot (default AckTimeout/4).
+	ParseWait time.Duration
 	// MaxPendingBytes caps encoded events accepted but not yet durable; more get 429
 	// (default 64 MiB).
 	MaxPendingBytes int64
@@ -94,6 +102,7 @@ type Collector struct {
 	metrics      *metrics
 	breaker      *breaker
 	requests     chan struct{} // request slots
+	parsing      chan struct{} // parsing slots
 	pendingBytes atomic.Int64
 	queue        chan *pending
 	slots        chan struct{} // publisher slots
@@ -138,6 +147,12 @@ func New(opts Options) (*Collector, error) {
 	if opts.MaxRequests == 0 {
 		opts.MaxRequests = DefaultMaxRequests
 	}
+	if opts.MaxParsing == 0 {
+		opts.MaxParsing = 2 * runtime.GOMAXPROCS(0)
+	}
+	if opts.ParseWait == 0 {
+		opts.ParseWait = opts.AckTimeout / 4
+	}
 	if opts.MaxPendingBytes == 0 {
 		opts.MaxPendingBytes = DefaultMaxPendingBytes
 	}
@@ -154,8 +169,8 @@ func New(opts Options) (*Collector, error) {
 	switch {
 	case maxMsg < 64<<10:
 		return nil, fmt.Errorf("cannot start the collector: the stream takes messages of %d bytes, need at least 64 KiB", maxMsg)
-	case opts.CommitBytes < 0 || opts.MaxPublishing < 0 || opts.MaxRequests < 0 || opts.MaxPendingBytes < 0:
-		return nil, errors.New("cannot start the collector: negative CommitBytes, MaxPublishing, MaxRequests or MaxPendingBytes")
+	case opts.CommitBytes < 0 || opts.MaxPublishing < 0 || opts.MaxRequests < 0 || opts.MaxPendingBytes < 0 || opts.MaxParsing < 0 || opts.ParseWait < 0:
+		return nil, errors.New("cannot start the collector: negative CommitBytes, MaxPublishing, MaxRequests, MaxParsing, ParseWait or MaxPendingBytes")
 	case opts.MaxPendingBytes < 4*event.MaxRequestBytes:
 		return nil, fmt.Errorf("cannot start the collector: MaxPendingBytes %d is below 2 MiB", opts.MaxPendingBytes)
 	}
@@ -166,6 +181,7 @@ func New(opts Options) (*Collector, error) {
 		maxMsg:     maxMsg,
 		retryAfter: strconv.Itoa(int(math.Ceil(opts.RetryAfter.Seconds()))),
 		requests:   make(chan struct{}, opts.MaxRequests),
+		parsing:    make(chan struct{}, opts.MaxParsing),
 		queue:      make(chan *pending, opts.MaxRequests),
 		slots:      make(chan struct{}, opts.MaxPublishing),
 		quit:       make(chan struct{}),
@@ -304,6 +320,18 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request, typ string) {
 	}
 	body := buf.Bytes()
 	start := time.Now() // the ack clock starts once the body is in: a slow upload is not the stream's fault
+	if !c.startParsing() {
+		c.reject(w, http.StatusTooManyRequests, reasonOverloaded, "the collector is busy; retry later", nil, 0)
+		return
+	}
+	parsing := true
+	doneParsing := func() {
+		if parsing {
+			parsing = false
+			<-c.parsing
+		}
+	}
+	defer doneParsing()
 
 	var batch *event.Batch
 	var err error
@@ -339,6 +367,7 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request, typ string) {
 			event.Errors{{Index: -1, Field: "batch", Reason: err.Error()}}, n)
 		return
 	}
+	doneParsing()
 	size := int64(len(data))
 	if c.pendingBytes.Add(size) > c.opts.MaxPendingBytes {
 		c.pendingBytes.Add(-size)
@@ -361,9 +390,11 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request, typ string) {
 	case <-p.done:
 	case <-wait.C:
 		// Slow, not failed: the breaker trips when the publish fails or times out.
+		p.abandoned.Store(true)
 		c.reject(w, http.StatusServiceUnavailable, reasonUnavailable, "the event stream did not confirm in time; retry later", nil, n)
 		return
 	case <-r.Context().Done():
+		p.abandoned.Store(true)
 		c.metrics.rejectedRequests.WithLabelValues(reasonCanceled).Inc()
 		c.metrics.rejectedEvents.WithLabelValues(reasonCanceled).Add(float64(n))
 		return
@@ -377,6 +408,23 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request, typ string) {
 	c.metrics.acceptedRequests.Inc()
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(successBody)
+}
+
+// startParsing takes a parsing slot, waiting at most ParseWait.
+func (c *Collector) startParsing() bool {
+	select {
+	case c.parsing <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(c.opts.ParseWait)
+	defer t.Stop()
+	select {
+	case c.parsing <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 type errorBody struct {

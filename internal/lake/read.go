@@ -247,7 +247,10 @@ func readRows(ctx context.Context, st Storage, key string, fn func(*Row) error) 
 		return err
 	}
 	defer o.Close()
-	r := parquet.NewGenericReader[Row](f)
+	r, err := newReader[Row](f)
+	if err != nil {
+		return fmt.Errorf("cannot read rows of lake file %q: %w", key, err)
+	}
 	defer r.Close()
 	buf := make([]Row, 256)
 	for {
@@ -357,8 +360,22 @@ func ScanDeadLetters(ctx context.Context, st Storage, fn func(*DeadLetter) error
 	return nil
 }
 
+// newReader wraps parquet.NewGenericReader, which panics on a file whose schema does
+// not convert to T.
+func newReader[T any](f *parquet.File) (r *parquet.GenericReader[T], err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("schema does not match: %v", p)
+		}
+	}()
+	return parquet.NewGenericReader[T](f), nil
+}
+
 func readAllOf[T any](f *parquet.File) ([]T, error) {
-	r := parquet.NewGenericReader[T](f)
+	r, err := newReader[T](f)
+	if err != nil {
+		return nil, err
+	}
 	defer r.Close()
 	out := make([]T, 0, f.NumRows())
 	buf := make([]T, 256)

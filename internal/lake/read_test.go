@@ -17,14 +17,14 @@ import (
 
 // world writes n events spread over 3 days and several names, in shuffled time order,
 // in batches of 50; it returns them.
-func world(t *testing.T, st Storage, n int, o WriterOptions) []event.Event {
-	names := []string{event.ProductClicked, event.ProductListViewed, event.ProductReturned, event.IdentifyName, event.PageName, "Coupon Applied"}
+func world(t *testing.T, st Storage, prefix string, n, nnames int, o WriterOptions) []event.Event {
+	names := []string{event.ProductClicked, event.ProductListViewed, event.ProductReturned, event.IdentifyName, event.PageName, "Coupon Applied"}[:nnames]
 	r := rand.New(rand.NewPCG(7, 7))
 	var evs []event.Event
 	for i := range n {
-		// 8 hours over 3 days, any second within the hour
-		ts := t0.Add(time.Duration(r.IntN(8))*9*time.Hour + time.Duration(r.IntN(3600))*time.Second)
-		evs = append(evs, ev(fmt.Sprint("w", i), names[r.IntN(len(names))], ts, fmt.Sprint("u", r.IntN(20))))
+		// 4 hours over 3 days, any second within the hour
+		ts := t0.Truncate(time.Hour).Add(time.Duration(r.IntN(4))*18*time.Hour + time.Duration(r.IntN(3600))*time.Second)
+		evs = append(evs, ev(fmt.Sprint(prefix, i), names[r.IntN(len(names))], ts, fmt.Sprint("u", r.IntN(20))))
 	}
 	w := newWriter(t, st, t.TempDir(), o)
 	defer w.Close(context.Background())
@@ -48,7 +48,7 @@ func world(t *testing.T, st Storage, n int, o WriterOptions) []event.Event {
 func TestStatsAndScan(t *testing.T) {
 	ctx := context.Background()
 	st := newFS(t)
-	evs := world(t, st, 600, WriterOptions{})
+	evs := world(t, st, "w", 240, 6, WriterOptions{})
 	wantEvents, wantDays := map[string]int64{}, map[string]int64{}
 	for _, e := range evs {
 		wantEvents[e.PartitionName()]++
@@ -63,7 +63,7 @@ func TestStatsAndScan(t *testing.T) {
 	}
 
 	// sorted scan of two events over a time range
-	from, to := t0.Add(17*time.Hour), t0.Add(50*time.Hour)
+	from, to := t0.Add(17*time.Hour), t0.Add(37*time.Hour)
 	want := map[string]bool{}
 	for _, e := range evs {
 		if (e.PartitionName() == event.ProductClicked || e.PartitionName() == event.PageName) && !e.Timestamp.Before(from) && e.Timestamp.Before(to) {
@@ -116,7 +116,8 @@ func TestStatsAndScan(t *testing.T) {
 func TestCompactionAndErasure(t *testing.T) {
 	ctx := context.Background()
 	st := newFS(t)
-	evs := world(t, st, 300, WriterOptions{})
+	evs := world(t, st, "a", 60, 2, WriterOptions{})
+	evs = append(evs, world(t, st, "b", 60, 2, WriterOptions{})...) // a second file per partition
 	before, _ := Stats(ctx, st)
 	countsBefore := idCounts(t, st)
 
@@ -195,7 +196,7 @@ func (f *failDelete) Delete(ctx context.Context, key string) error {
 
 func TestWriterOnS3(t *testing.T) {
 	st := startS3rver(t, "writer")
-	evs := world(t, st, 150, WriterOptions{})
+	evs := world(t, st, "s", 60, 3, WriterOptions{})
 	s, err := Stats(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +221,7 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	_, serr := os.Stat(mod)
 	requireTool(t, err == nil && serr == nil, "node and the @duckdb/node-api npm package (cd internal/lake/testdata/duckdb && npm ci)")
 	st := newFS(t)
-	evs := world(t, st, 200, WriterOptions{})
+	evs := world(t, st, "d", 100, 6, WriterOptions{})
 	var clicks int
 	for _, e := range evs {
 		if e.Event == event.ProductClicked {

@@ -193,3 +193,7 @@ func (s *seenSet) expire(cutoff time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+func seenBounds() *pebble.IterOptions {
+	return &pebble.IterOptions{LowerBound: []byte{'s'}, UpperBound: []byte{'t'}}
+}

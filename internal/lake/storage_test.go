@@ -2,8 +2,8 @@ package lake
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"

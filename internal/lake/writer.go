@@ -30,6 +30,7 @@ type WriterOptions struct {
 	RowGroupRows int           // rows per Parquet row group; default 65,536
 	DedupWindow  time.Duration // a messageId received again within this time is dropped; default 7 days
 	Publishers   int           // files finished and published concurrently; default 2
+	ExpectedIDs  int           // messageIds expected within DedupWindow, sizes an in-memory filter (10 bits each); default 10M
 	Metrics      *Metrics      // default: unregistered metrics
 	Logger       *slog.Logger  // default: slog.Default()
 	Now          func() time.Time
@@ -57,6 +58,9 @@ func (o *WriterOptions) defaults() error {
 	if o.Publishers <= 0 {
 		o.Publishers = 2
 	}
+	if o.ExpectedIDs <= 0 {
+		o.ExpectedIDs = 10_000_000
+	}
 	if o.Metrics == nil {
 		m, _ := NewMetrics(nil)
 		o.Metrics = m
@@ -76,6 +80,7 @@ type Writer struct {
 	st   Storage
 	o    WriterOptions
 	seen *seenSet
+	ids  *idFilter // guarded by mu
 
 	mu          sync.Mutex
 	open        map[string]*lakeFile // by partition folder
@@ -161,6 +166,11 @@ func NewWriter(ctx context.Context, st Storage, o WriterOptions) (*Writer, error
 	if err := w.recover(ctx); err != nil {
 		seen.close()
 		return nil, err
+	}
+	w.ids = newIDFilter(o.ExpectedIDs)
+	if err := seen.fillFilter(w.ids); err != nil {
+		seen.close()
+		return nil, fmt.Errorf("cannot read lake seen-set: %w", err)
 	}
 	if fsys, ok := st.(*FS); ok {
 		_ = fsys.RemoveStaleTemp(24 * time.Hour)
@@ -269,10 +279,13 @@ func (w *Writer) add(events []event.Event, dead []DeadLetter, done func(error)) 
 			continue
 		}
 		at := row.ReceivedAt.UnixMicro()
-		dup, err := w.seen.seen(row.MessageID, at)
-		if err != nil {
-			b.err = err
-			break
+		dup := false
+		if w.ids.mayContain(row.MessageID) {
+			var err error
+			if dup, err = w.seen.seen(row.MessageID, at); err != nil {
+				b.err = err
+				break
+			}
 		}
 		if dup {
 			w.o.Metrics.Duplicates.Inc()
@@ -391,9 +404,12 @@ const (
 	metaSupersedes = "bespoke.supersedes" // written by compaction: names of the files this one replaces
 )
 
+// zstdCodec is shared by every file: it pools its encoders, which are costly to create.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(zstdCodec),
 		parquet.CreatedBy("bespoke", "1", ""),
 		parquet.PageBufferSize(256 << 10),
 	}
@@ -545,6 +561,9 @@ func (w *Writer) publish(f *lakeFile) {
 	}
 	if fatal == nil {
 		for _, x := range f.ids {
+			if err == nil {
+				w.ids.add(x.id)
+			}
 			if w.inflight[x.id] == f {
 				delete(w.inflight, x.id)
 			}

@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/event"
+	"github.com/bespokesearch/bespoke/internal/lake"
 	"github.com/bespokesearch/bespoke/internal/profile"
 	"github.com/bespokesearch/bespoke/internal/store"
 )
@@ -131,6 +133,12 @@ func (s *Server) eraseCustomer(ctx context.Context, id string) error {
 	for _, k := range [][]byte{customerKey(id), anonymousKey(id)} {
 		if err := s.profiles.Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+	}
+	if s.pipe != nil {
+		// The lake keeps the request; the next compaction rewrites the files without them.
+		if err := lake.RequestErasure(ctx, s.pipe.lakeStore, id, id); err != nil {
+			return fmt.Errorf("cannot record the erasure in the lake: %w", err)
 		}
 	}
 	return nil

@@ -92,6 +92,7 @@ func (s *Server) startPipeline(ctx context.Context) error {
 	go func() {
 		defer close(p.done)
 		go (&profileUpdater{s: s, consumer: p.updater}).run(runCtx)
+		go p.compactEvery(runCtx, s, cfg.CompactInterval, lm)
 		p.sinkToLake(runCtx, s)
 	}()
 	// Closers run newest first: stop the collector, then the loops, then the writer and stream.
@@ -171,6 +172,30 @@ func (p *pipeline) sinkToLake(ctx context.Context, s *Server) {
 					s.log.Warn("cannot acknowledge a lake envelope", "seq", d.Seq(), "err", err)
 				}
 			})
+		}
+	}
+}
+
+// compactEvery merges small lake files and applies erasure requests periodically.
+func (p *pipeline) compactEvery(ctx context.Context, s *Server, every time.Duration, m *lake.Metrics) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := lake.Compact(ctx, p.lakeStore, lake.CompactOptions{Metrics: m})
+		if err != nil {
+			s.log.Warn("lake compaction failed; will retry", "err", err)
+			continue
+		}
+		if res.FilesMerged > 0 || res.Erasures > 0 {
+			s.log.Info("lake compacted", "merged", res.FilesMerged, "written", res.FilesWritten, "erasures", res.Erasures, "rows_erased", res.RowsErased)
 		}
 	}
 }

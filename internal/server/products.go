@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 // Limits of PUT /v1/products (CONTRACT §3).
@@ -81,7 +82,12 @@ func (s *Server) handleGetProduct(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no product %q", r.PathValue("id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	m := s.sizeModel.Load()
+	writeJSON(w, http.StatusOK, struct {
+		catalog.Product
+		Fit      size.FitFlag `json:"fit"`       // how this product runs, with the evidence
+		BrandFit size.FitFlag `json:"brand_fit"` // how its brand runs
+	}{p, m.ProductFit(p.ProductID), m.BrandFit(p.Brand)})
 }
 
 func (s *Server) handleDeleteProduct(w http.ResponseWriter, r *http.Request) {

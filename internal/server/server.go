@@ -23,7 +23,6 @@ import (
 	"github.com/bespokesearch/bespoke/internal/size"
 	"github.com/bespokesearch/bespoke/internal/store"
 	"github.com/bespokesearch/bespoke/internal/store/cache"
-	"github.com/bespokesearch/bespoke/internal/store/pebble"
 )
 
 // Config is everything `bespoke serve` can be told. Zero values take the defaults.
@@ -45,6 +44,9 @@ type Config struct {
 	// LakeMaxOpenFiles bounds the lake files open at once (default 64); a backfill that
 	// spans many hours publishes the least recently used early, as small files.
 	LakeMaxOpenFiles int
+	// CompactInterval is how often small lake files are merged and erasures applied
+	// (default 10 min; negative: never).
+	CompactInterval time.Duration
 	// Split decides who gets personalized results (the A/B test); the zero value puts
 	// everyone in the personalized arm (Treatment 1). Control gets the anonymous ranking.
 	Split  experiment.Split
@@ -63,6 +65,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Split == (experiment.Split{}) {
 		c.Split.Treatment = 1
+	}
+	if c.CompactInterval == 0 {
+		c.CompactInterval = 10 * time.Minute
 	}
 	if c.LakeRollAge <= 0 {
 		c.LakeRollAge = 60 * time.Second
@@ -132,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.log.Info("catalog indexed", "products", len(all), "took", time.Since(start).String())
 	}
-	if s.backend, err = openStore(cfg); err != nil {
+	if s.backend, err = openBackend(ctx, cfg); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.backend.Close)
@@ -155,18 +160,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.routes()
 	ok = true
 	return s, nil
-}
-
-func openStore(cfg Config) (store.Store, error) {
-	switch {
-	case cfg.StoreURL == "" || cfg.StoreURL == "pebble":
-		st, err := pebble.Open(filepath.Join(cfg.DataDir, "store"), pebble.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("cannot open the online store: %w", err)
-		}
-		return st, nil
-	}
-	return nil, fmt.Errorf("unknown --store %q: use pebble (default)", cfg.StoreURL)
 }
 
 func (s *Server) routes() {

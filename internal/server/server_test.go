@@ -78,6 +78,9 @@ func TestProductsAndSearch(t *testing.T) {
 	if code, m = do(t, "PUT", ts.URL+"/v1/products", "Bearer "+testAdmin, testCatalog); code != 200 || m["upserted"].(float64) != 3 {
 		t.Fatalf("PUT: %d %v", code, m)
 	}
+	if code, m = do(t, "GET", ts.URL+"/v1/products/p1", "", ""); code != 200 || m["name"] != "Nimbus Trail Running Shoe" || m["fit"].(map[string]any)["fit"] != "unknown" {
+		t.Fatalf("GET product: %d %v", code, m)
+	}
 	code, m = do(t, "GET", ts.URL+"/v1/search?q=running+shoe", "", "")
 	if code != 200 || m["personalized"] != false || len(m["results"].([]any)) < 2 || m["search_id"] == "" {
 		t.Fatalf("search: %d %v", code, m)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,8 +156,8 @@ func TestEndToEndSmall(t *testing.T) {
 //
 //	BESPOKE_BENCH_INGEST=1 go test -run TestIngestSweep -v -timeout 10m ./internal/collector/loadgen/
 //
-// BESPOKE_BENCH_RATES (events/s, comma-separated), BESPOKE_BENCH_BATCH and
-// BESPOKE_BENCH_SECONDS change the sweep.
+// BESPOKE_BENCH_RATES (events/s, comma-separated), BESPOKE_BENCH_BATCH,
+// BESPOKE_BENCH_SECONDS and BESPOKE_BENCH_ACK_TIMEOUT_MS (collector AckTimeout) change the sweep.
 func TestIngestSweep(t *testing.T) {
 	if os.Getenv("BESPOKE_BENCH_INGEST") == "" {
 		t.Skip("benchmark: set BESPOKE_BENCH_INGEST=1 to run")
@@ -174,19 +175,36 @@ func TestIngestSweep(t *testing.T) {
 	}
 	batch := envInt("BESPOKE_BENCH_BATCH", 100)
 	secs := envInt("BESPOKE_BENCH_SECONDS", 10)
-	url, _ := startEmbedded(t, 0) // the defaults of bespoke serve
+	ack := time.Duration(envInt("BESPOKE_BENCH_ACK_TIMEOUT_MS", 0)) * time.Millisecond
+	url, _ := startEmbedded(t, ack) // 0: the defaults of bespoke serve
 	// Warm up connections and the JIT-free but cache-cold paths.
 	if _, err := BenchIngest(context.Background(), Config{Target: url, WriteKey: "wk", Rate: 10000, Duration: time.Second, BatchSize: batch}); err != nil {
 		t.Fatal(err)
 	}
 	for _, rate := range rates {
+		cpu0 := cpuTime()
 		res, err := BenchIngest(context.Background(), Config{Target: url, WriteKey: "wk", Rate: rate, Duration: time.Duration(secs) * time.Second, BatchSize: batch, Concurrency: 256})
 		if err != nil {
 			t.Fatal(err)
 		}
+		cpu := cpuTime() - cpu0
 		line, _ := json.Marshal(res)
-		t.Logf("%s", line)
+		// CPU of this process (load generator + HTTP + collector + embedded JetStream) per
+		// event acknowledged: a capacity estimate that holds on a shared, busy machine.
+		perEvent := 0.0
+		if res.EventsOK > 0 {
+			perEvent = cpu.Seconds() * 1e6 / float64(res.EventsOK)
+		}
+		t.Logf("%s cpu_s=%.2f cpu_us_per_event_ok=%.1f", line, cpu.Seconds(), perEvent)
 	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func splitComma(s string) []string {

@@ -71,6 +71,7 @@ type Stream struct {
 	cfg      Config
 	log      *slog.Logger
 	srv      *server.Server // nil when external
+	lock     *os.File       // embedded: held on Dir/LOCK while the server runs
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	maxMsg   int
@@ -139,6 +140,11 @@ func (s *Stream) startEmbedded() error {
 	if err := os.MkdirAll(s.cfg.Dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the stream directory %q: %w", s.cfg.Dir, err)
 	}
+	lock, err := lockDir(s.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	s.lock = lock
 	opts := &server.Options{
 		ServerName:         "bespoke-embedded",
 		JetStream:          true,
@@ -172,6 +178,9 @@ func (s *Stream) startEmbedded() error {
 	srv.Start()
 	if !srv.ReadyForConnections(s.cfg.ConnectTimeout) {
 		return fmt.Errorf("cannot start the embedded stream in %q: server not ready after %s (is the directory locked by another process?)", s.cfg.Dir, s.cfg.ConnectTimeout)
+	}
+	if !srv.JetStreamEnabled() {
+		return fmt.Errorf("cannot start the embedded stream: JetStream did not start in %q (is another process using this directory? is the disk full?)", s.cfg.Dir)
 	}
 	nc, err := nats.Connect("", append(s.clientOptions(), nats.InProcessServer(srv))...)
 	if err != nil {
@@ -389,6 +398,9 @@ func (s *Stream) shutdown() error {
 	if s.srv != nil {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
+	}
+	if s.lock != nil {
+		return s.lock.Close() // releases the flock
 	}
 	return nil
 }

@@ -310,3 +310,27 @@ func (p *proxy) closeAll() {
 func (p *proxy) blackhole() { p.mode.Store(1) }
 func (p *proxy) cut()       { p.mode.Store(2); p.closeAll() }
 func (p *proxy) restore()   { p.mode.Store(0) }
+
+func TestEmbeddedDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(context.Background(), Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s2, err := Open(context.Background(), Config{Dir: dir, ConnectTimeout: 2 * time.Second})
+	if err == nil {
+		s2.Close()
+		t.Fatal("a second embedded server opened the same directory")
+	}
+	if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("error %q does not say the directory is in use", err)
+	}
+	// Once the first is closed, the directory can be opened again.
+	s.Close()
+	s3, err := Open(context.Background(), Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	s3.Close()
+}
