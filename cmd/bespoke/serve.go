@@ -20,7 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("BESPOKE_ADMIN_TOKEN", ""), "bearer token for admin endpoints; empty disables them (env BESPOKE_ADMIN_TOKEN)")
 	fs.StringVar(&cfg.StoreURL, "store", envOr("BESPOKE_STORE", ""), "online store: pebble (default, under --data) (env BESPOKE_STORE)")
 	fs.DurationVar(&cfg.SearchDeadline, "search-deadline", envDuration("BESPOKE_SEARCH_DEADLINE", 20*time.Millisecond), "latency budget of a search; past it the non-personalized ranking is served")
-	fs.DurationVar(&cfg.IngestAckTimeout, "ingest-ack-timeout", envDuration("BESPOKE_INGEST_ACK_TIMEOUT", 0), "longest an ingestion request waits for its events to be durable before a 503 (0: 80 ms)")
+	fs.DurationVar(&cfg.IngestAckTimeout, "ingest-ack-timeout", envDuration("BESPOKE_INGEST_ACK_TIMEOUT", 0), "longest an ingestion request waits for its events to be durable before a 503 (default 1s)")
 	fs.StringVar(&cfg.StreamURL, "stream", envOr("BESPOKE_STREAM", ""), "event stream: empty for JetStream embedded under --data, or nats://host:port of a NATS JetStream cluster (env BESPOKE_STREAM)")
 	fs.StringVar(&cfg.LakeURL, "lake", envOr("BESPOKE_LAKE", ""), "lake: empty for DIR/lake, or s3://bucket/prefix (credentials and endpoint from AWS_* env) (env BESPOKE_LAKE)")
 	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error")

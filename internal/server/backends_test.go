@@ -335,3 +335,17 @@ func TestRetryingStoreClosesCleanly(t *testing.T) {
 		t.Fatal("the store never tried to connect")
 	}
 }
+
+func FuzzStoreURL(f *testing.F) {
+	f.Add("redis://u:p@127.0.0.1:6379/2?namespace=x:")
+	f.Add("dynamodb://t?endpoint=http://127.0.0.1:8000&region=r")
+	f.Add("redis://%zz")
+	f.Fuzz(func(t *testing.T, u string) {
+		if o, err := redisOptions("redis://" + u); err == nil && (o.Addr == "" || o.DB < 0) {
+			t.Fatalf("redis options accepted without an address or with a negative db: %+v", o)
+		}
+		if table, _, _, err := dynamoOptions("dynamodb://" + u); err == nil && table == "" {
+			t.Fatal("dynamodb options accepted without a table")
+		}
+	})
+}

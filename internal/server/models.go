@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/gbdt"
 	"github.com/bespokesearch/bespoke/internal/rank"
 	"github.com/bespokesearch/bespoke/internal/size"
 	"github.com/bespokesearch/bespoke/internal/store"
@@ -278,8 +279,13 @@ func (s *Server) Train(ctx context.Context, force bool) (*train.Report, bool, er
 	if err != nil {
 		return nil, false, err
 	}
+	params := gbdt.DefaultParams()
+	params.EarlyStoppingRounds = 20
+	if s.cfg.TrainTrees > 0 {
+		params.NumTrees = s.cfg.TrainTrees
+	}
 	res, err := train.Run(ctx, train.Options{
-		Lake: s.pipe.lakeStore, Products: s.catalog.All(), Text: s.textScores,
+		Lake: s.pipe.lakeStore, Products: s.catalog.All(), Text: s.textScores, Params: params,
 		Progress: func(f string, a ...any) { s.log.Info("train: " + fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {

@@ -37,13 +37,15 @@ type Config struct {
 	SearchDeadline time.Duration // latency budget of a search; default 20 ms
 	ProfileCache   int64         // bytes of the in-process profile cache; default 64 MiB
 	// IngestAckTimeout is how long an ingestion request may wait for its events to be
-	// durable before it is answered 503 (0: the collector's default, 80 ms).
+	// durable before it is answered 503 (default 1 s).
 	IngestAckTimeout time.Duration
 	LakeRollBytes    int64         // roll lake files at this size; default 64 MiB
 	LakeRollAge      time.Duration // roll lake files this long after their first event; default 60 s
 	// LakeMaxOpenFiles bounds the lake files open at once (default 64); a backfill that
 	// spans many hours publishes the least recently used early, as small files.
 	LakeMaxOpenFiles int
+	// TrainTrees caps the trees of the learned ranker (default 100; early stopping may use fewer).
+	TrainTrees int
 	// CompactInterval is how often small lake files are merged and erasures applied
 	// (default 10 min; negative: never).
 	CompactInterval time.Duration
@@ -65,6 +67,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Split == (experiment.Split{}) {
 		c.Split.Treatment = 1
+	}
+	if c.IngestAckTimeout <= 0 {
+		// A durable write that is merely slow (a busy disk, a loaded machine) should not
+		// turn into a 503 and a retry storm; a stream that fails still trips the
+		// collector's breaker at once.
+		c.IngestAckTimeout = time.Second
 	}
 	if c.CompactInterval == 0 {
 		c.CompactInterval = 10 * time.Minute

@@ -22,7 +22,7 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 	t.Helper()
 	s, err := New(context.Background(), Config{
 		DataDir: t.TempDir(), AdminToken: testAdmin, WriteKeys: []string{testWriteKey},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SearchDeadline: time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SearchDeadline: time.Second, TrainTrees: 15,
 	})
 	if err != nil {
 		t.Fatal(err)
