@@ -316,7 +316,9 @@
     if (auto !== true) paused = false;
     clearTimeout(timer);
     timer = 0;
-    if (!sending && started && !paused) {
+    // Only start a send when there is something to send: an async function with nothing
+    // to await finishes before its promise is assigned, which would leave `sending` set forever.
+    if (!sending && started && !paused && pending().length > 0) {
       sending = (async function () {
         try {
           var c;

@@ -30,6 +30,7 @@ var commands = []command{
 	{"lake stats", "count the events in the lake per name and day (read-only; works while the server runs)", runLakeStats},
 	{"events import", "send a JSON-lines event file to a running server through /v1/batch, with retries", runEventsImport},
 	{"train", "train every model from the lake, evaluate, publish atomically; prints the report as JSON", runTrain},
+	{"bench", "open-loop load generator: ingest, search, rerank, size, freshness", runBench},
 	{"catalog import", "load products (JSON lines, JSON array or CSV) into a running server", runCatalogImport},
 }
 

@@ -18,7 +18,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Addr, "addr", envOr("BESPOKE_ADDR", ":8080"), "listen address (env BESPOKE_ADDR)")
 	writeKeys := fs.String("write-key", envOr("BESPOKE_WRITE_KEY", "dev-write-key"), "write key(s) accepted by the collector, comma-separated (env BESPOKE_WRITE_KEY)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", envOr("BESPOKE_ADMIN_TOKEN", ""), "bearer token for admin endpoints; empty disables them (env BESPOKE_ADMIN_TOKEN)")
-	fs.StringVar(&cfg.StoreURL, "store", envOr("BESPOKE_STORE", ""), "online store: pebble (default, under --data) (env BESPOKE_STORE)")
+	fs.StringVar(&cfg.StoreURL, "store", envOr("BESPOKE_STORE", ""), "online store: pebble (default, under --data), redis://[user:pass@]host:port[/db][?namespace=bespoke:], dynamodb://TABLE?endpoint=URL&region=R (env BESPOKE_STORE)")
 	fs.DurationVar(&cfg.SearchDeadline, "search-deadline", envDuration("BESPOKE_SEARCH_DEADLINE", 20*time.Millisecond), "latency budget of a search; past it the non-personalized ranking is served")
 	fs.DurationVar(&cfg.IngestAckTimeout, "ingest-ack-timeout", envDuration("BESPOKE_INGEST_ACK_TIMEOUT", 0), "longest an ingestion request waits for its events to be durable before a 503 (default 1s)")
 	fs.StringVar(&cfg.StreamURL, "stream", envOr("BESPOKE_STREAM", ""), "event stream: empty for JetStream embedded under --data, or nats://host:port of a NATS JetStream cluster (env BESPOKE_STREAM)")

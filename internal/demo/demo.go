@@ -155,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	fmt.Fprint(o.Out, table)
 	res := &Result{Table: table, Metrics: m, URL: base}
 	if o.Serve {
-		step("storefront at %s — press Ctrl-C to stop (admin token: %s)", base, token)
+		step("storefront at %s/ and dashboard at %s/dashboard — press Ctrl-C to stop (admin token: %s)", base, base, token)
 		<-ctx.Done()
 	}
 	return res, nil

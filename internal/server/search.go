@@ -29,6 +29,9 @@ type searchResult struct {
 	Score           float32             `json:"score"`
 	Name            string              `json:"name,omitempty"`
 	Brand           string              `json:"brand,omitempty"`
+	Category        string              `json:"category,omitempty"`
+	Color           string              `json:"color,omitempty"`
+	Gender          string              `json:"gender,omitempty"`
 	Price           float64             `json:"price,omitempty"`
 	RecommendedSize string              `json:"recommended_size,omitempty"`
 	InStockInSize   bool                `json:"in_stock_in_size"`
@@ -134,7 +137,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	for k := offset; k < len(order) && k < offset+limit; k++ {
 		i := order[k]
 		p := sc.prods[i]
-		out := searchResult{ProductID: p.ProductID, Score: round4(sc.bufs.Scores[i]), Name: p.Name, Brand: p.Brand, Price: p.Price}
+		out := searchResult{ProductID: p.ProductID, Score: round4(sc.bufs.Scores[i]), Name: p.Name, Brand: p.Brand, Category: p.Category, Color: p.Color, Gender: p.Gender, Price: p.Price}
 		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizeCustomer, prof, p)
 		if explain {
 			out.Explain = snap.Explain(&sc.bufs, i)

@@ -23,6 +23,7 @@ import (
 	"github.com/bespokesearch/bespoke/internal/size"
 	"github.com/bespokesearch/bespoke/internal/store"
 	"github.com/bespokesearch/bespoke/internal/store/cache"
+	"github.com/bespokesearch/bespoke/web"
 )
 
 // Config is everything `bespoke serve` can be told. Zero values take the defaults.
@@ -189,6 +190,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/admin/models/{version}/activate", s.handleActivate)
 	m.HandleFunc("GET /v1/size", s.handleSize)
 	m.HandleFunc("GET /v1/admin/metrics", s.handleMetrics)
+	s.registerDebug(m)
+	wk := ""
+	if len(s.cfg.WriteKeys) > 0 {
+		wk = s.cfg.WriteKeys[0]
+	}
+	// The storefront and the dashboard (embedded assets; the storefront sends its events
+	// through the browser SDK with the first write key).
+	m.Handle("GET /", web.Handler(web.Options{WriteKey: wk}))
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ type sizeLog struct {
 	obs     []size.Observation
 	byOrder map[string]int // subject\x00order\x00product → index in obs
 	surveys []size.Survey
+	skipped int // purchases whose size label does not parse
 }
 
 func (l *sizeLog) init() { l.byOrder = map[string]int{} }
@@ -23,6 +24,16 @@ func customerOf(subject string) string { return subject[2:] }
 
 func (l *sizeLog) purchase(subject, order string, _ int32, p *catalog.Product, label string, at time.Time) {
 	if label == "" || p.SizeSystem == "" || p.SizeSystem == catalog.SizeNone {
+		return
+	}
+	// A size the product's system cannot read (a bad event, a changed catalog) is
+	// skipped rather than failing the whole training run.
+	sys, err := size.ParseSystem(p.SizeSystem)
+	if err != nil {
+		return
+	}
+	if _, err := size.ParseSize(sys, label); err != nil {
+		l.skipped++
 		return
 	}
 	l.byOrder[subject+"\x00"+order+"\x00"+p.ProductID] = len(l.obs)

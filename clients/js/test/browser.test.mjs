@@ -82,6 +82,17 @@ describe('bespoke.js in Chromium', () => {
     await until(async () => (await storedQueue(page)).length === 0, 'delivered events leave the localStorage queue');
   });
 
+  it('keeps sending after a flush() with nothing queued', async () => {
+    ctx = await open(browser, site);
+    const { page } = ctx;
+    await init(page, collector, { flushInterval: 60000 });
+    await page.evaluate(() => window.bespoke.flush());
+    const id = await page.evaluate(() => window.bespoke.track('Product Viewed', { product_id: 'p1' }));
+    await page.evaluate(() => window.bespoke.flush());
+    const events = await collector.waitFor((c) => c.delivered().length && c.delivered(), 5000, 'the event after an empty flush');
+    assert.deepEqual(ids(events), [id]);
+  });
+
   it('flushes a partial batch after flushInterval', async () => {
     ctx = await open(browser, site);
     const { page } = ctx;
