@@ -73,6 +73,7 @@ func (s *Server) handlePutProducts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "products stored but not indexed: "+err.Error())
 		return
 	}
+	s.rebuildItems()
 	writeJSON(w, http.StatusOK, map[string]any{"upserted": len(products), "products": s.catalog.Len()})
 }
 
@@ -108,5 +109,6 @@ func (s *Server) handleDeleteProduct(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "product deleted but still in the index: "+err.Error())
 		return
 	}
+	s.rebuildItems()
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": id})
 }

@@ -106,13 +106,14 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
 	sc.items, sc.text, sc.prods = sc.items[:0], sc.text[:0], sc.prods[:0]
+	items := s.items.Load()
 	for _, h := range res.Hits {
 		p := s.index.ByDense(h.Dense)
 		if p == nil {
 			continue
 		}
 		sc.prods = append(sc.prods, p)
-		sc.items = append(sc.items, itemOf(p))
+		sc.items = append(sc.items, items.get(h.Dense, p))
 		sc.text = append(sc.text, float32(h.Score))
 	}
 	arm := s.armOf(q.Get("customer_id"), q.Get("anonymous_id"))
@@ -207,8 +208,8 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ids[i] = id
-		if p, _, ok := s.index.Lookup(id); ok {
-			sc.items = append(sc.items, itemOf(p))
+		if p, d, ok := s.index.Lookup(id); ok {
+			sc.items = append(sc.items, s.items.Load().get(d, p))
 		} else {
 			sc.items = append(sc.items, rank.Item{ID: profile.Hash(id)}) // unknown ids are ranked, never rejected
 		}
@@ -265,6 +266,32 @@ func normalizeScores(xs []float32) {
 }
 
 func round4(f float32) float32 { return float32(math.Round(float64(f)*1e4) / 1e4) }
+
+// itemTable holds the ranking view of every product by dense index, rebuilt after each
+// catalog change so that requests do not hash and parse product fields.
+type itemTable struct {
+	items []rank.Item
+	ids   []string // product id of each entry, to detect a stale entry
+}
+
+func (t *itemTable) get(dense int32, p *catalog.Product) rank.Item {
+	if t != nil && dense >= 0 && int(dense) < len(t.items) && t.ids[dense] == p.ProductID {
+		return t.items[dense]
+	}
+	return itemOf(p)
+}
+
+// rebuildItems recomputes the item table from the index.
+func (s *Server) rebuildItems() {
+	n := s.index.DenseLen()
+	t := &itemTable{items: make([]rank.Item, n), ids: make([]string, n)}
+	for d := 0; d < n; d++ {
+		if p := s.index.ByDense(int32(d)); p != nil {
+			t.items[d], t.ids[d] = itemOf(p), p.ProductID
+		}
+	}
+	s.items.Store(t)
+}
 
 // itemOf is the ranking view of a catalog product.
 func itemOf(p *catalog.Product) rank.Item {

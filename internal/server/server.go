@@ -105,6 +105,7 @@ type Server struct {
 	pipe      *pipeline
 	lat       latencies
 	split     atomic.Pointer[experiment.Split]
+	items     atomic.Pointer[itemTable]
 	models    models
 	sizeModel atomic.Pointer[size.Model]
 
@@ -146,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.log.Info("catalog indexed", "products", len(all), "took", time.Since(start).String())
 	}
+	s.rebuildItems()
 	if s.backend, err = openBackend(ctx, cfg); err != nil {
 		return nil, err
 	}
