@@ -57,12 +57,13 @@ type replay struct {
 	events    int
 	lastTime  time.Time
 
-	split       int64   // unix seconds of the start of the test window
-	keepTrain   float64 // share of training-window lists whose features are kept
-	keepTest    float64 // … of test-window lists
-	prop        *propensityEstimator
-	compacted   int // searches before this index of r.searches are final
-	lastCompact int
+	split        int64   // unix seconds of the start of the test window
+	keepTrain    float64 // share of training-window lists whose features are kept
+	keepTest     float64 // … of test-window lists
+	prop         *propensityEstimator
+	compacted    int // searches before this index of r.searches are final
+	lastCompact  int
+	compactEvery int // compact after this many new lists
 }
 
 type purchaseRef struct {
@@ -71,7 +72,7 @@ type purchaseRef struct {
 }
 
 func newReplay(products []catalog.Product, text func(string) map[string]float32, split time.Time) *replay {
-	r := &replay{split: split.Unix(), keepTrain: 1, keepTest: 1, prop: newPropensityEstimator(3_000_000),
+	r := &replay{split: split.Unix(), keepTrain: 1, keepTest: 1, compactEvery: 20000, prop: newPropensityEstimator(3_000_000),
 		st: newState(products), products: products, byID: make(map[string]int32, len(products)),
 		items: make([]rank.Item, len(products)), text: text,
 		bySID: map[string]*search{}, recent: map[string][]*search{}, purchases: map[string]purchaseRef{},
@@ -223,7 +224,7 @@ func (r *replay) impressions(row *lake.Row, subject string) {
 		}
 	}
 	r.searches = append(r.searches, s)
-	if len(r.searches)-r.lastCompact >= 20000 {
+	if len(r.searches)-r.lastCompact >= r.compactEvery {
 		r.compact(s.at)
 	}
 	if row.SearchID != "" {

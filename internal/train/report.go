@@ -2,6 +2,8 @@ package train
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -27,10 +29,15 @@ func Summary(rep *Report) string {
 	if rep.OracleGap != nil {
 		fmt.Fprintf(&b, "oracle gap closed (truth ndcg@10, personalized vs ltr_non_personalized): %.3f\n", *rep.OracleGap)
 	}
-	for seg, rs := range rep.Segments {
-		for _, r := range rs {
-			if r.Name == "personalized" || r.Name == "ltr_non_personalized" {
-				fmt.Fprintf(&b, "segment %-20s %-22s ndcg@10 %.4f mrr %.4f ips_ndcg %.4f n=%d\n", seg, r.Name, r.NDCG10, r.MRR, r.IPSNDCG10, r.N)
+	for _, seg := range slices.Sorted(maps.Keys(rep.Segments)) {
+		for _, r := range rep.Segments[seg] {
+			if r.Name != "personalized" && r.Name != "ltr_non_personalized" {
+				continue
+			}
+			if strings.HasPrefix(seg, "truth_") {
+				fmt.Fprintf(&b, "segment %-26s %-22s ndcg@10 %.4f expected_clicks %.4f n=%d\n", seg, r.Name, r.NDCG10, r.ExpClicks, r.N)
+			} else {
+				fmt.Fprintf(&b, "segment %-26s %-22s ndcg@10 %.4f mrr %.4f ips_ndcg@10 %.4f n=%d\n", seg, r.Name, r.NDCG10, r.MRR, r.IPSNDCG10, r.N)
 			}
 		}
 	}

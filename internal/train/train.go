@@ -274,8 +274,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// The size model: trained on purchases before the split, evaluated after it.
 	t3 := time.Now()
-	var sizeTrain, sizeTest []size.Observation
+	// One implausible survey or observation (a shoe size the size model does not
+	// take, say) must not fail training: what the size trainer refuses is left out.
+	probe := size.NewTrainer(size.Options{})
+	var surveys []size.Survey
+	var obs []size.Observation
+	for _, sv := range r.sizes.surveys {
+		if probe.AddSurvey(sv) == nil {
+			surveys = append(surveys, sv)
+		}
+	}
 	for _, ob := range r.sizes.obs {
+		if probe.AddObservation(ob) == nil {
+			obs = append(obs, ob)
+		}
+	}
+	if d := len(r.sizes.surveys) - len(surveys) + len(r.sizes.obs) - len(obs); d > 0 {
+		o.Progress("size model: left out %d surveys and %d purchases it does not accept", len(r.sizes.surveys)-len(surveys), len(r.sizes.obs)-len(obs))
+	}
+	var sizeTrain, sizeTest []size.Observation
+	for _, ob := range obs {
 		if ob.Time.Before(split) {
 			sizeTrain = append(sizeTrain, ob)
 		} else {
@@ -290,18 +308,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			return nil
 		}
-		srep, _, err := size.Compare(ctx, size.Options{}, sizeTrain, r.sizes.surveys, sizeTest, byID)
+		srep, _, err := size.Compare(ctx, size.Options{}, sizeTrain, surveys, sizeTest, byID)
 		if err != nil {
 			return nil, fmt.Errorf("cannot evaluate the size model: %w", err)
 		}
 		rep.Size = &srep
 		// The published size model learns from every purchase.
 		tr := size.NewTrainer(size.Options{})
-		for _, ob := range r.sizes.obs {
-			tr.AddObservation(ob)
+		for _, ob := range obs {
+			_ = tr.AddObservation(ob)
 		}
-		for _, sv := range r.sizes.surveys {
-			tr.AddSurvey(sv)
+		for _, sv := range surveys {
+			_ = tr.AddSurvey(sv)
 		}
 		if sizeModel, err = tr.Fit(ctx); err != nil {
 			return nil, fmt.Errorf("cannot train the size model: %w", err)

@@ -14,15 +14,13 @@ import (
 )
 
 // runWorld generates a simulated world, trains on its lake and returns the result.
-func runWorld(t *testing.T, cfg sim.Config, dir string, trees int) (*Result, *simworld.World) {
+func runWorld(t *testing.T, cfg sim.Config, dir string, p gbdt.Params) (*Result, *simworld.World) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := simworld.Build(ctx, cfg, dir, true, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := gbdt.DefaultParams()
-	p.NumTrees, p.EarlyStoppingRounds = trees, 10
 	res, err := Run(ctx, Options{
 		Lake: w.Lake, Products: w.Products, Text: simworld.Text(w.Products), Params: p, Version: "vtest",
 		Relevance: w.Relevance, Examination: w.Examination,
@@ -50,11 +48,14 @@ func TestRunOnSimulatedWorld(t *testing.T) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed, cfg.Products, cfg.Customers, cfg.Days = 11, 300, 500, 6
 	cfg.Sessions.PerDay = 0.8 // more history per customer in fewer days
-	// Sessions in 3 hours of the day only: the lake has a file per event and hour, and
-	// writing and reading many small files is what a small world spends its time on.
+	// Sessions in one hour of the day only: the lake has a file per event and hour, and
+	// writing (fsync per file) and reading many small files is what a small world
+	// spends its time on.
 	cfg.Diurnal = make([]float64, 24)
-	cfg.Diurnal[11], cfg.Diurnal[12], cfg.Diurnal[13] = 1, 1, 1
-	res, _ := runWorld(t, cfg, t.TempDir(), 25)
+	cfg.Diurnal[12] = 1
+	p := gbdt.DefaultParams()
+	p.NumTrees, p.EarlyStoppingRounds, p.MaxDepth, p.MaxBins = 20, 5, 4, 64
+	res, _ := runWorld(t, cfg, t.TempDir(), p)
 	rep := res.Report
 	byName := scores(rep.Rankers)
 	for _, name := range []string{"bm25", "popularity", "ltr_non_personalized", "personalized", "oracle", "logged"} {
@@ -132,7 +133,9 @@ func TestRunBench(t *testing.T) {
 	} else {
 		dir = filepath.Join(dir, mode)
 	}
-	res, _ := runWorld(t, cfg, dir, 100)
+	p := gbdt.DefaultParams()
+	p.EarlyStoppingRounds = 20
+	res, _ := runWorld(t, cfg, dir, p)
 	js, _ := json.MarshalIndent(res.Report, "", " ")
 	t.Logf("report: %s", js)
 }

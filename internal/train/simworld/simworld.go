@@ -56,11 +56,18 @@ func Build(ctx context.Context, cfg sim.Config, dir string, truth bool, progress
 	w := &World{Dir: dir, Config: cfg}
 	ready, err := os.ReadFile(filepath.Join(dir, readyFile))
 	reuse := err == nil && strings.HasPrefix(string(ready), string(cfgJSON)+"\n")
+	worldReady, err := os.ReadFile(filepath.Join(worldDir, readyFile))
+	reuseWorld := err == nil && string(worldReady) == string(cfgJSON)
 	if !reuse {
-		for _, d := range []string{worldDir, lakeDir, filepath.Join(dir, "lake-state")} {
+		for _, d := range []string{lakeDir, filepath.Join(dir, "lake-state")} {
 			if err := os.RemoveAll(d); err != nil {
 				return nil, fmt.Errorf("cannot clear %q: %w", d, err)
 			}
+		}
+	}
+	if !reuse && !reuseWorld {
+		if err := os.RemoveAll(worldDir); err != nil {
+			return nil, fmt.Errorf("cannot clear %q: %w", worldDir, err)
 		}
 		t0 := time.Now()
 		st, err := sim.Generate(ctx, cfg, worldDir, nil)
@@ -68,6 +75,9 @@ func Build(ctx context.Context, cfg sim.Config, dir string, truth bool, progress
 			return nil, fmt.Errorf("cannot generate the simulated world: %w", err)
 		}
 		progress("generated %d events in %v", st.Events, time.Since(t0).Round(time.Millisecond))
+		if err := os.WriteFile(filepath.Join(worldDir, readyFile), cfgJSON, 0o644); err != nil {
+			return nil, err
+		}
 	}
 	if w.Sim, err = sim.NewWorld(cfg); err != nil {
 		return nil, err
@@ -115,9 +125,13 @@ func readCatalog(path string) ([]catalog.Product, error) {
 	return ps, nil
 }
 
-// writeLake sends every event of events.jsonl through the lake writer.
+// writeLake sends every event of events.jsonl through the lake writer. The writer
+// acknowledges a batch once the files holding it are published, so it is flushed
+// every flushEvery events (events are in time order: each hour's files are then
+// written in one or two pieces).
 func writeLake(ctx context.Context, st lake.Storage, eventsPath, stateDir string) (int, error) {
-	w, err := lake.NewWriter(ctx, st, lake.WriterOptions{StateDir: stateDir, MaxFileAge: time.Hour, MaxOpenFiles: 256})
+	const batchSize, flushEvery = 2000, 300_000
+	w, err := lake.NewWriter(ctx, st, lake.WriterOptions{StateDir: stateDir, MaxFileAge: time.Hour, MaxOpenFiles: 512, Publishers: 8})
 	if err != nil {
 		return 0, err
 	}
@@ -128,41 +142,21 @@ func writeLake(ctx context.Context, st lake.Storage, eventsPath, stateDir string
 	defer ef.Close()
 	sc := bufio.NewScanner(ef)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	errc := make(chan error, 64)
+	errc := make(chan error, flushEvery/batchSize+2)
 	pending, n := 0, 0
 	var firstErr error
-	drain := func(block bool) {
-		for pending > 0 {
-			if !block {
-				select {
-				case err := <-errc:
-					pending--
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					continue
-				default:
-					return
-				}
-			}
+	settle := func() error {
+		if err := w.Flush(ctx); err != nil {
+			return err
+		}
+		for ; pending > 0; pending-- {
 			if err := <-errc; err != nil && firstErr == nil {
 				firstErr = err
 			}
-			pending--
 		}
+		return firstErr
 	}
 	var batch []event.Event
-	flush := func() {
-		if pending >= 32 {
-			if err := <-errc; err != nil && firstErr == nil {
-				firstErr = err
-			}
-			pending--
-		}
-		w.Add(batch, func(err error) { errc <- err })
-		pending++
-		batch = nil
-	}
 	now := time.Now()
 	for sc.Scan() {
 		var ev event.Event
@@ -172,25 +166,28 @@ func writeLake(ctx context.Context, st lake.Storage, eventsPath, stateDir string
 		ev.ReceivedAt = now
 		batch = append(batch, ev)
 		n++
-		if len(batch) == 2000 {
-			flush()
-			drain(false)
+		if len(batch) == batchSize {
+			w.Add(batch, func(err error) { errc <- err })
+			pending++
+			batch = nil
+			if n%flushEvery == 0 {
+				if err := settle(); err != nil {
+					return n, err
+				}
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return n, fmt.Errorf("cannot read %q: %w", eventsPath, err)
 	}
 	if len(batch) > 0 {
-		flush()
+		w.Add(batch, func(err error) { errc <- err })
+		pending++
 	}
-	if err := w.Flush(ctx); err != nil {
+	if err := settle(); err != nil {
 		return n, err
 	}
-	drain(true)
-	if err := w.Close(ctx); err != nil {
-		return n, err
-	}
-	return n, firstErr
+	return n, w.Close(ctx)
 }
 
 // readTruth loads what Relevance needs: per-search intents, product widths and the
@@ -374,4 +371,17 @@ func Text(ps []catalog.Product) func(string) map[string]float32 {
 		}
 		return out
 	}
+}
+
+// MarkGenerated declares that dir/world already holds the files sim.Generate wrote
+// for cfg (a Build interrupted after generating), so the next Build reuses them.
+func MarkGenerated(cfg sim.Config, dir string) error {
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "world", "events.jsonl")); err != nil {
+		return fmt.Errorf("no generated world in %q: %w", dir, err)
+	}
+	return os.WriteFile(filepath.Join(dir, "world", readyFile), cfgJSON, 0o644)
 }

@@ -32,6 +32,7 @@ func main() {
 	seed := flag.Int64("seed", 7, "seed")
 	strength := flag.Float64("personal", 0, "if > 0, Beta(a, 1) personal strength a (the default world has Beta(1.2, 1.2))")
 	withTruth := flag.Bool("truth", true, "evaluate against the simulator's ground truth too (holds every search's intent in memory: turn off to measure training's own peak RSS)")
+	assume := flag.Bool("assume-generated", false, "the world folder holds a complete generation of this config (after an interrupted run)")
 	genOnly := flag.Bool("gen-only", false, "generate the world and its lake, do not train")
 	trees := flag.Int("trees", 100, "maximum trees")
 	report := flag.String("report", "", "write the JSON report here")
@@ -50,6 +51,12 @@ func main() {
 	cfg.Seed, cfg.Products, cfg.Customers, cfg.Days = *seed, *products, *customers, *days
 	if *strength > 0 {
 		cfg.Customer.PersonalStrengthA, cfg.Customer.PersonalStrengthB = *strength, 1
+	}
+	if *assume {
+		if err := simworld.MarkGenerated(cfg, *dir); err != nil {
+			fmt.Fprintln(os.Stderr, "trainbench:", err)
+			os.Exit(1)
+		}
 	}
 	t0 := time.Now()
 	w, err := simworld.Build(ctx, cfg, *dir, *withTruth && !*genOnly, logf)
