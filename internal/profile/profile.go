@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bespokesearch/bespoke/internal/binenc"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -314,12 +315,12 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, flags)
 	b = binary.AppendVarint(b, p.Updated)
 	b = binary.AppendUvarint(b, uint64(p.Events))
-	b = appendF32(b, p.Total, p.PriceN, p.PriceMean, p.PriceM2)
+	b = binenc.AppendF32(b, p.Total, p.PriceN, p.PriceMean, p.PriceM2)
 	for fi := range p.Facets {
 		b = append(b, byte(len(p.Facets[fi])))
 		for _, a := range p.Facets[fi] {
 			b = binary.LittleEndian.AppendUint32(b, a.Key)
-			b = appendBF16(b, a.Weight)
+			b = binenc.AppendBF16(b, a.Weight)
 		}
 	}
 	b = append(b, byte(len(p.Recent)))
@@ -329,25 +330,10 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, byte(len(p.Sizes)))
 	for _, s := range p.Sizes {
 		b = append(b, s.System)
-		b = appendBF16(b, s.Size)
+		b = binenc.AppendBF16(b, s.Size)
 		b = append(b, byte(math.Round(float64(min(max(s.Conf, 0), 1))*255)))
 	}
 	return b, nil
-}
-
-// appendBF16 stores a float32 in 2 bytes (bfloat16: its upper half, rounded), which keeps
-// 3 significant digits — plenty for decayed weights and sizes on a half-size scale.
-func appendBF16(b []byte, f float32) []byte {
-	bits := math.Float32bits(f)
-	bits += 0x7fff + (bits>>16)&1 // round to nearest even
-	return binary.LittleEndian.AppendUint16(b, uint16(bits>>16))
-}
-
-func appendF32(b []byte, fs ...float32) []byte {
-	for _, f := range fs {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
-	}
-	return b
 }
 
 // ErrCorrupt is returned for bytes that are not an encoded profile.
@@ -355,20 +341,20 @@ var ErrCorrupt = errors.New("profile: corrupt encoding")
 
 // UnmarshalBinary decodes a profile encoded by MarshalBinary.
 func (p *Profile) UnmarshalBinary(b []byte) error {
-	d := decoder{b: b}
-	if v := d.byte(); v != encodingVersion {
-		if d.err != nil {
-			return d.err
+	d := binenc.NewReader(b)
+	if v := d.Byte(); v != encodingVersion {
+		if d.Err() != nil {
+			return ErrCorrupt
 		}
 		return fmt.Errorf("profile: unknown encoding version %d", v)
 	}
 	*p = Profile{}
-	p.OptedOut = d.byte()&1 != 0
-	p.Updated = d.varint()
-	p.Events = uint32(d.uvarint())
-	p.Total, p.PriceN, p.PriceMean, p.PriceM2 = d.f32(), d.f32(), d.f32(), d.f32()
+	p.OptedOut = d.Byte()&1 != 0
+	p.Updated = d.Varint()
+	p.Events = uint32(d.Uvarint())
+	p.Total, p.PriceN, p.PriceMean, p.PriceM2 = d.F32(), d.F32(), d.F32(), d.F32()
 	for fi := range p.Facets {
-		n := int(d.byte())
+		n := int(d.Byte())
 		if n > MaxPerFacet {
 			return ErrCorrupt
 		}
@@ -376,10 +362,10 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 			p.Facets[fi] = make([]Affinity, n)
 		}
 		for i := 0; i < n; i++ {
-			p.Facets[fi][i] = Affinity{d.u32(), d.bf16()}
+			p.Facets[fi][i] = Affinity{d.U32(), d.BF16()}
 		}
 	}
-	n := int(d.byte())
+	n := int(d.Byte())
 	if n > MaxRecent {
 		return ErrCorrupt
 	}
@@ -387,9 +373,9 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 		p.Recent = make([]uint32, n)
 	}
 	for i := range n {
-		p.Recent[i] = d.u32()
+		p.Recent[i] = d.U32()
 	}
-	n = int(d.byte())
+	n = int(d.Byte())
 	if n > MaxSizes {
 		return ErrCorrupt
 	}
@@ -397,73 +383,11 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 		p.Sizes = make([]SizePrediction, n)
 	}
 	for i := range n {
-		p.Sizes[i] = SizePrediction{System: d.byte(), Size: d.bf16()}
-		p.Sizes[i].Conf = float32(d.byte()) / 255
+		p.Sizes[i] = SizePrediction{System: d.Byte(), Size: d.BF16()}
+		p.Sizes[i].Conf = float32(d.Byte()) / 255
 	}
-	if d.err == nil && len(d.b) != 0 {
+	if d.Err() != nil || d.Len() != 0 {
 		return ErrCorrupt
 	}
-	return d.err
-}
-
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) need(n int) bool {
-	if d.err != nil || len(d.b) < n {
-		d.err = ErrCorrupt
-		return false
-	}
-	return true
-}
-func (d *decoder) byte() byte {
-	if !d.need(1) {
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-func (d *decoder) u32() uint32 {
-	if !d.need(4) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
-}
-func (d *decoder) f32() float32 { return math.Float32frombits(d.u32()) }
-func (d *decoder) bf16() float32 {
-	if !d.need(2) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint16(d.b)
-	d.b = d.b[2:]
-	return math.Float32frombits(uint32(v) << 16)
-}
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = ErrCorrupt
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = ErrCorrupt
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
+	"github.com/bespokesearch/bespoke/internal/binenc"
 	"slices"
 )
 
@@ -24,13 +24,13 @@ type ModelCodec struct {
 // MarshalSnapshot encodes s; codec encodes s.Model (ignored when s.Model is nil).
 func MarshalSnapshot(s *Snapshot, codec *ModelCodec) ([]byte, error) {
 	b := []byte{snapshotFormat}
-	b = appendString(b, s.Version)
+	b = binenc.AppendString(b, s.Version)
 	for _, w := range s.Linear {
-		b = appendF32(b, w)
+		b = binenc.AppendF32(b, w)
 	}
-	b = appendF32(b, s.PriorStrength)
+	b = binenc.AppendF32(b, s.PriorStrength)
 	for fi := range s.Shares {
-		b = appendF32(b, s.DefaultShare[fi])
+		b = binenc.AppendF32(b, s.DefaultShare[fi])
 		b = appendU32Map(b, s.Shares[fi])
 	}
 	b = appendU32Map(b, s.ItemPopularity)
@@ -38,7 +38,7 @@ func MarshalSnapshot(s *Snapshot, codec *ModelCodec) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
 		b = binary.LittleEndian.AppendUint64(b, k)
-		b = appendF32(b, s.QueryItem[k])
+		b = binenc.AppendF32(b, s.QueryItem[k])
 	}
 	ckeys := sortedKeys(s.CoVisit)
 	b = binary.AppendUvarint(b, uint64(len(ckeys)))
@@ -48,7 +48,7 @@ func MarshalSnapshot(s *Snapshot, codec *ModelCodec) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(ns)))
 		for _, n := range ns {
 			b = binary.LittleEndian.AppendUint32(b, n.Item)
-			b = appendF32(b, n.Weight)
+			b = binenc.AppendF32(b, n.Weight)
 		}
 	}
 	if s.Model == nil || codec == nil {
@@ -68,46 +68,46 @@ var ErrCorruptSnapshot = errors.New("rank: corrupt snapshot encoding")
 
 // UnmarshalSnapshot decodes a snapshot; codecs decode its model by kind.
 func UnmarshalSnapshot(b []byte, codecs ...*ModelCodec) (*Snapshot, error) {
-	d := &dec{b: b}
-	if v := d.byte(); v != snapshotFormat {
+	d := binenc.NewReader(b)
+	if v := d.Byte(); v != snapshotFormat {
 		return nil, fmt.Errorf("rank: unknown snapshot format %d", v)
 	}
 	s := &Snapshot{}
-	s.Version = d.string()
+	s.Version = d.String()
 	for i := range s.Linear {
-		s.Linear[i] = d.f32()
+		s.Linear[i] = d.F32()
 	}
-	s.PriorStrength = d.f32()
+	s.PriorStrength = d.F32()
 	for fi := range s.Shares {
-		s.DefaultShare[fi] = d.f32()
-		s.Shares[fi] = d.u32Map()
+		s.DefaultShare[fi] = d.F32()
+		s.Shares[fi] = u32Map(d)
 	}
-	s.ItemPopularity = d.u32Map()
-	n := d.count(12)
+	s.ItemPopularity = u32Map(d)
+	n := d.Count(12)
 	s.QueryItem = make(map[uint64]float32, n)
 	for range n {
-		k := d.u64()
-		s.QueryItem[k] = d.f32()
+		k := d.U64()
+		s.QueryItem[k] = d.F32()
 	}
-	n = d.count(5)
+	n = d.Count(5)
 	s.CoVisit = make(map[uint32][]Neighbor, n)
 	for range n {
-		k := d.u32()
-		m := d.count(8)
+		k := d.U32()
+		m := d.Count(8)
 		ns := make([]Neighbor, m)
 		for j := range ns {
-			ns[j] = Neighbor{d.u32(), d.f32()}
+			ns[j] = Neighbor{d.U32(), d.F32()}
 		}
 		s.CoVisit[k] = ns
 	}
-	kind := d.byte()
-	if d.err != nil {
-		return nil, d.err
+	kind := d.Byte()
+	if d.Err() != nil {
+		return nil, ErrCorruptSnapshot
 	}
 	if kind != 0 {
-		mb := d.bytes(d.count(1))
-		if d.err != nil {
-			return nil, d.err
+		mb := d.Bytes(d.Count(1))
+		if d.Err() != nil {
+			return nil, ErrCorruptSnapshot
 		}
 		for _, c := range codecs {
 			if c.Kind == kind {
@@ -122,7 +122,7 @@ func UnmarshalSnapshot(b []byte, codecs ...*ModelCodec) (*Snapshot, error) {
 			return nil, fmt.Errorf("rank: snapshot model of unknown kind %d", kind)
 		}
 	}
-	if len(d.b) != 0 {
+	if d.Len() != 0 {
 		return nil, ErrCorruptSnapshot
 	}
 	return s, nil
@@ -137,92 +137,22 @@ func sortedKeys[K uint32 | uint64, V any](m map[K]V) []K {
 	return ks
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendF32(b []byte, f float32) []byte {
-	return binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
-}
-
 func appendU32Map(b []byte, m map[uint32]float32) []byte {
 	keys := sortedKeys(m)
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
 		b = binary.LittleEndian.AppendUint32(b, k)
-		b = appendF32(b, m[k])
+		b = binenc.AppendF32(b, m[k])
 	}
 	return b
 }
 
-type dec struct {
-	b   []byte
-	err error
-}
-
-func (d *dec) need(n int) bool {
-	if d.err != nil || n < 0 || len(d.b) < n {
-		d.err = ErrCorruptSnapshot
-		return false
-	}
-	return true
-}
-func (d *dec) byte() byte {
-	if !d.need(1) {
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-func (d *dec) u32() uint32 {
-	if !d.need(4) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
-}
-func (d *dec) u64() uint64 {
-	if !d.need(8) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-func (d *dec) f32() float32 { return math.Float32frombits(d.u32()) }
-
-// count reads a length whose items take at least minBytes each, refusing lengths the
-// remaining bytes cannot hold (so corrupt input never makes a huge allocation).
-func (d *dec) count(minBytes int) int {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || v > uint64(len(d.b)-n)/uint64(minBytes) {
-		d.err = ErrCorruptSnapshot
-		return 0
-	}
-	d.b = d.b[n:]
-	return int(v)
-}
-func (d *dec) bytes(n int) []byte {
-	if !d.need(n) {
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-func (d *dec) string() string { return string(d.bytes(d.count(1))) }
-func (d *dec) u32Map() map[uint32]float32 {
-	n := d.count(8)
+func u32Map(d *binenc.Reader) map[uint32]float32 {
+	n := d.Count(8)
 	m := make(map[uint32]float32, n)
 	for range n {
-		k := d.u32()
-		m[k] = d.f32()
+		k := d.U32()
+		m[k] = d.F32()
 	}
 	return m
 }
