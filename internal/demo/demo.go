@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
@@ -163,9 +162,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 // Table renders the before/after table of CONTRACT §6.
 func Table(m *server.MetricsReport) string {
+	// Rows are "a | b | c | d | e" exactly as CONTRACT §6 writes the header, so scripts
+	// can split on " | " (no padding that would change the header's text).
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "metric\t| control\t| personalized\t| change\t| 95% CI")
+	tw := &b
+	fmt.Fprintln(tw, "metric | control | personalized | change | 95% CI")
 	arm := map[string]experiment.ArmMetrics{}
 	for _, a := range m.Arms {
 		arm[a.Arm] = a
@@ -189,7 +190,7 @@ func Table(m *server.MetricsReport) string {
 			}
 			return fmt.Sprintf("%+.3f", x)
 		}
-		fmt.Fprintf(tw, "%s\t| %s\t| %s\t| %s (%+.1f%%)\t| [%s, %s]\n", name, f(cv), f(pv), d(ch.Diff), 100*ch.Relative, d(ch.CI95[0]), d(ch.CI95[1]))
+		fmt.Fprintf(tw, "%s | %s | %s | %s (%+.1f%%) | [%s, %s]\n", name, f(cv), f(pv), d(ch.Diff), 100*ch.Relative, d(ch.CI95[0]), d(ch.CI95[1]))
 	}
 	row("click-through rate", c.ClickThrough.Value, p.ClickThrough.Value, true)
 	row("mean position of clicked item", c.MeanClickedPosition.Value, p.MeanClickedPosition.Value, false)
@@ -198,8 +199,7 @@ func Table(m *server.MetricsReport) string {
 	row("conversion rate", c.Conversion.Value, p.Conversion.Value, true)
 	row("size-related return rate", c.SizeReturnRate.Value, p.SizeReturnRate.Value, true)
 	lc, lp := m.LatencyP99[experiment.Control], m.LatencyP99[experiment.Personalized]
-	fmt.Fprintf(tw, "p99 search latency (ms)\t| %.2f\t| %.2f\t| %+.2f\t| (server side)\n", lc, lp, lp-lc)
-	tw.Flush()
+	fmt.Fprintf(tw, "p99 search latency (ms) | %.2f | %.2f | %+.2f | (server side)\n", lc, lp, lp-lc)
 	return b.String()
 }
 
