@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.IngestAckTimeout, "ingest-ack-timeout", envDuration("BESPOKE_INGEST_ACK_TIMEOUT", 0), "longest an ingestion request waits for its events to be durable before a 503 (default 1s)")
 	fs.StringVar(&cfg.StreamURL, "stream", envOr("BESPOKE_STREAM", ""), "event stream: empty for JetStream embedded under --data, or nats://host:port of a NATS JetStream cluster (env BESPOKE_STREAM)")
 	fs.StringVar(&cfg.LakeURL, "lake", envOr("BESPOKE_LAKE", ""), "lake: empty for DIR/lake, or s3://bucket/prefix (credentials and endpoint from AWS_* env) (env BESPOKE_LAKE)")
+	fs.DurationVar(&cfg.RetrainInterval, "retrain-interval", envDuration("BESPOKE_RETRAIN_INTERVAL", 0), "retrain and publish on this schedule, e.g. 6h (0: only with bespoke train or POST /v1/admin/train)")
 	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err

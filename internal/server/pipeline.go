@@ -93,6 +93,10 @@ func (s *Server) startPipeline(ctx context.Context) error {
 		defer close(p.done)
 		go (&profileUpdater{s: s, consumer: p.updater}).run(runCtx)
 		go p.compactEvery(runCtx, s, cfg.CompactInterval, lm)
+		go s.retrainEvery(runCtx, cfg.RetrainInterval, func(ctx context.Context) error {
+			_, _, err := s.Train(ctx, false)
+			return err
+		})
 		p.sinkToLake(runCtx, s)
 	}()
 	// Closers run newest first: stop the collector, then the loops, then the writer and stream.

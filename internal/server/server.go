@@ -45,6 +45,8 @@ type Config struct {
 	// LakeMaxOpenFiles bounds the lake files open at once (default 64); a backfill that
 	// spans many hours publishes the least recently used early, as small files.
 	LakeMaxOpenFiles int
+	// RetrainInterval retrains and publishes on this schedule (0: only when asked).
+	RetrainInterval time.Duration
 	// TrainTrees caps the trees of the learned ranker (default 100; early stopping may use fewer).
 	TrainTrees int
 	// CompactInterval is how often small lake files are merged and erasures applied
