@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bespokesearch/bespoke/internal/binenc"
 	"math"
 	"sort"
 )
@@ -56,23 +57,23 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary decodes MarshalBinary's output; bad input is an error, never a panic.
 func (p *Profile) UnmarshalBinary(b []byte) error {
-	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != profileVersion {
+	d := decoder{binenc.NewReader(b)}
+	if v := d.byte(); d.Err() == nil && v != profileVersion {
 		return fmt.Errorf("size profile has encoding version %d; want %d", v, profileVersion)
 	}
 	n := d.uvarint()
-	if d.err == nil && n > maxProfileRows {
+	if d.Err() == nil && n > maxProfileRows {
 		return fmt.Errorf("size profile claims %d entries; at most %d", n, maxProfileRows)
 	}
 	sizes := make([]TrueSize, 0, n)
-	for i := uint64(0); i < n && d.err == nil; i++ {
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		flags := d.byte()
 		mean := int16(d.uint16())
 		sd := d.uint16()
 		cnt := d.uvarint()
 		day := d.uvarint()
 		usual := int16(d.uint16())
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 		t := TrueSize{System: System(flags & 3), Wearer: flags >> 2 & 1, Survey: flags>>3&1 == 1, Width: int8(flags >> 4 & 3),
@@ -86,113 +87,45 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 		}
 		sizes = append(sizes, t)
 	}
-	if d.err != nil {
-		return fmt.Errorf("cannot decode size profile: %w", d.err)
+	if d.Err() != nil {
+		return fmt.Errorf("cannot decode size profile: %w", d.Err())
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("cannot decode size profile: %d trailing bytes", len(d.b))
+	if d.Len() != 0 {
+		return fmt.Errorf("cannot decode size profile: %d trailing bytes", d.Len())
 	}
 	p.Sizes = sizes
 	return nil
 }
 
-var errShort = errors.New("input ends too early")
+// decoder reads the model's encoding: binenc's bounded reader, plus the check that
+// every number decoded is finite (a NaN offset would poison every recommendation).
+type decoder struct{ *binenc.Reader }
 
-type decoder struct {
-	b   []byte
-	err error
+var errNonFinite = errors.New("non-finite number")
+
+func (d decoder) byte() byte      { return d.Byte() }
+func (d decoder) uint16() uint16  { return d.U16() }
+func (d decoder) uint64() uint64  { return d.U64() }
+func (d decoder) uvarint() uint64 { return d.Uvarint() }
+func (d decoder) count(minBytes int) int {
+	return d.Count(minBytes)
 }
+func (d decoder) string() string { return d.String() }
 
-func (d *decoder) need(n int) bool {
-	if d.err != nil {
-		return false
-	}
-	if len(d.b) < n {
-		d.err = errShort
-		return false
-	}
-	return true
-}
-
-func (d *decoder) byte() byte {
-	if !d.need(1) {
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) uint16() uint16 {
-	if !d.need(2) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint16(d.b)
-	d.b = d.b[2:]
-	return v
-}
-
-func (d *decoder) uint64() uint64 {
-	if !d.need(8) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) float64() float64 {
-	v := math.Float64frombits(d.uint64())
-	if d.err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
-		d.err = errors.New("non-finite number")
+func (d decoder) float64() float64 {
+	v := d.F64()
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		d.Fail(errNonFinite)
 	}
 	return v
 }
 
-func (d *decoder) float32() float32 {
-	if !d.need(4) {
-		return 0
-	}
-	v := math.Float32frombits(binary.LittleEndian.Uint32(d.b))
-	d.b = d.b[4:]
+func (d decoder) float32() float32 {
+	v := d.F32()
 	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-		d.err = errors.New("non-finite number")
+		d.Fail(errNonFinite)
 	}
 	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errors.New("bad varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a count of elements each at least minBytes long, refusing counts the
-// remaining input cannot hold.
-func (d *decoder) count(minBytes int) int {
-	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b)/minBytes) {
-		d.err = fmt.Errorf("count %d exceeds what %d bytes can hold", n, len(d.b))
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) string() string {
-	n := d.count(1)
-	if !d.need(n) {
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
 }
 
 func appendString(b []byte, s string) []byte {
@@ -220,7 +153,7 @@ func appendItem(b []byte, it *ItemFit) []byte {
 	return appendString(b, it.Category)
 }
 
-func (d *decoder) item() *ItemFit {
+func (d decoder) item() *ItemFit {
 	it := &ItemFit{System: System(d.byte()), Gender: d.byte()}
 	it.Offset = d.float32()
 	it.SD = d.float32()
@@ -228,8 +161,8 @@ func (d *decoder) item() *ItemFit {
 	it.Mode = d.string()
 	it.Brand = d.string()
 	it.Category = d.string()
-	if d.err == nil && (it.System == SystemNone || it.System >= numSystems || it.Gender > 2 || k > math.MaxUint32 || s > math.MaxUint32 || l > math.MaxUint32) {
-		d.err = fmt.Errorf("item fit out of range (system %d, gender %d)", it.System, it.Gender)
+	if d.Err() == nil && (it.System == SystemNone || it.System >= numSystems || it.Gender > 2 || k > math.MaxUint32 || s > math.MaxUint32 || l > math.MaxUint32) {
+		d.Fail(fmt.Errorf("item fit out of range (system %d, gender %d)", it.System, it.Gender))
 	}
 	it.Kept, it.TooSmall, it.TooLarge = uint32(k), uint32(s), uint32(l)
 	return it
@@ -242,13 +175,13 @@ func (it *ItemFit) MarshalBinary() ([]byte, error) { return appendItem(nil, it),
 
 // UnmarshalBinary decodes MarshalBinary's output.
 func (it *ItemFit) UnmarshalBinary(b []byte) error {
-	d := decoder{b: b}
+	d := decoder{binenc.NewReader(b)}
 	v := d.item()
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail(fmt.Errorf("%d trailing bytes", d.Len()))
 	}
-	if d.err != nil {
-		return fmt.Errorf("cannot decode item fit: %w", d.err)
+	if d.Err() != nil {
+		return fmt.Errorf("cannot decode item fit: %w", d.Err())
 	}
 	*it = *v
 	return nil
@@ -342,8 +275,8 @@ func (bm *BodyModel) appendBinary(b []byte) []byte {
 	return b
 }
 
-func (d *decoder) body() *BodyModel {
-	if d.byte() == 0 || d.err != nil {
+func (d decoder) body() *BodyModel {
+	if d.byte() == 0 || d.Err() != nil {
 		return nil
 	}
 	bm := &BodyModel{}
@@ -362,7 +295,7 @@ func (d *decoder) body() *BodyModel {
 	bm.alpha = d.float64()
 	n := d.count(8 + 4*maxAlpha)
 	bm.cells = make(map[uint64]*[maxAlpha]float32, n)
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err() == nil; i++ {
 		k := d.uint64()
 		c := new([maxAlpha]float32)
 		for j := range c {
@@ -370,7 +303,7 @@ func (d *decoder) body() *BodyModel {
 		}
 		bm.cells[k] = c
 	}
-	if d.err != nil {
+	if d.Err() != nil {
 		return nil
 	}
 	// shapes must agree or Predict would index out of range
@@ -387,7 +320,7 @@ func (d *decoder) body() *BodyModel {
 		}
 	}
 	if !ok {
-		d.err = errors.New("survey → size model has inconsistent shapes")
+		d.Fail(errors.New("survey → size model has inconsistent shapes"))
 		return nil
 	}
 	return bm
@@ -402,34 +335,34 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if b[len(modelMagic)] != modelVersion {
 		return nil, fmt.Errorf("size model has encoding version %d; want %d", b[len(modelMagic)], modelVersion)
 	}
-	d := decoder{b: b[len(modelMagic)+1:]}
+	d := decoder{binenc.NewReader(b[len(modelMagic)+1:])}
 	m := &Model{profiles: map[string]*Profile{}, pop: popTable{}}
 	m.single = d.byte() == 1
 	m.brandSD = d.float64()
 	for s := System(1); s < numSystems; s++ {
 		m.links[s] = link{Kappa: d.float64(), Tau: d.float64()}
-		if d.err == nil && (m.links[s].Kappa <= 0 || m.links[s].Tau <= 0) {
-			d.err = fmt.Errorf("link of %s is not positive", s)
+		if d.Err() == nil && (m.links[s].Kappa <= 0 || m.links[s].Tau <= 0) {
+			d.Fail(fmt.Errorf("link of %s is not positive", s))
 		}
 	}
 	np := d.count(2)
-	for i := 0; i < np && d.err == nil; i++ {
+	for i := 0; i < np && d.Err() == nil; i++ {
 		k := popKey{sys: System(d.byte()), gender: d.byte()}
 		k.category = d.string()
 		v := PopPrior{Mean: d.float64(), Var: d.float64(), N: int(min(d.uvarint(), math.MaxInt32))}
-		if d.err == nil && (k.sys == SystemNone || k.sys >= numSystems || v.Var <= 0) {
-			d.err = errors.New("population prior out of range")
+		if d.Err() == nil && (k.sys == SystemNone || k.sys >= numSystems || v.Var <= 0) {
+			d.Fail(errors.New("population prior out of range"))
 		}
 		m.pop[k] = v
 	}
 	for j, dst := range []*map[string]*ItemFit{&m.brands, &m.products} {
 		n := d.count(2)
 		*dst = make(map[string]*ItemFit, n)
-		for i := 0; i < n && d.err == nil; i++ {
+		for i := 0; i < n && d.Err() == nil; i++ {
 			k := d.string()
 			it := d.item()
-			if j == 0 && d.err == nil && (len(k) == 0 || System(k[0]-'0') != it.System) {
-				d.err = fmt.Errorf("brand key %q does not match its system", k)
+			if j == 0 && d.Err() == nil && (len(k) == 0 || System(k[0]-'0') != it.System) {
+				d.Fail(fmt.Errorf("brand key %q does not match its system", k))
 			}
 			(*dst)[k] = it
 		}
@@ -437,11 +370,11 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.body = d.body()
 	m.stats.Observations = int(min(d.uvarint(), math.MaxInt32))
 	m.stats.Customers = int(min(d.uvarint(), math.MaxInt32))
-	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail(fmt.Errorf("%d trailing bytes", d.Len()))
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("cannot decode size model: %w", d.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("cannot decode size model: %w", d.Err())
 	}
 	m.stats.Brands, m.stats.Products = len(m.brands), len(m.products)
 	return m, nil
