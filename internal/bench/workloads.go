@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/bespokesearch/bespoke/internal/collector/loadgen"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -97,8 +98,6 @@ func newIngestWorkload(cfg Config, src *source) (*ingestWorkload, error) {
 	return &ingestWorkload{cfg: &cfg, src: src, runID: "bench-" + hex.EncodeToString(b[:]), authz: basicAuth(cfg.WriteKey)}, nil
 }
 
-var syntheticNames = []string{"Product Viewed", "Product Clicked", "Products Searched", "Product Viewed", "Product List Viewed"}
-
 func (w *ingestWorkload) request(i int) (request, uint8) {
 	now := time.Now().UTC()
 	bs := w.cfg.BatchSize
@@ -111,56 +110,21 @@ func (w *ingestWorkload) request(i int) (request, uint8) {
 			b = append(b, ',')
 		}
 		k := i*bs + j
+		if len(w.src.events) == 0 {
+			b = loadgen.AppendSyntheticEvent(b, w.runID, k, now)
+			continue
+		}
 		b = append(b, `{"messageId":"`...)
 		b = append(b, w.runID...)
 		b = append(b, '-')
 		b = strconv.AppendInt(b, int64(k), 10)
 		b = append(b, `",`...)
-		if len(w.src.events) > 0 {
-			ev := w.src.events[k%len(w.src.events)]
-			b = append(b, ev[1:]...) // the template's fields after its '{'
-			continue
-		}
-		b = synthetic(b, k, now)
+		ev := w.src.events[k%len(w.src.events)]
+		b = append(b, ev[1:]...) // the template's fields after its '{'
 	}
 	b = append(b, "]}"...)
 	u := w.cfg.Target + "/v1/batch"
 	return func(ctx context.Context, c *http.Client) (int, bool, float32, error) {
 		return do(ctx, c, http.MethodPost, u, w.authz, b)
 	}, 0
-}
-
-// synthetic appends the fields (after the messageId) of one storefront event, ~250 bytes.
-func synthetic(b []byte, k int, now time.Time) []byte {
-	name := syntheticNames[k%len(syntheticNames)]
-	b = append(b, `"type":"track","event":"`...)
-	b = append(b, name...)
-	b = append(b, `","userId":"c`...)
-	b = strconv.AppendInt(b, int64((k*7919)%100000), 10)
-	b = append(b, `","timestamp":"`...)
-	b = now.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","properties":{`...)
-	product := strconv.Itoa((k * 104729) % 50000)
-	switch name {
-	case "Products Searched":
-		b = append(b, `"query":"black boots","search_id":"s`...)
-		b = strconv.AppendInt(b, int64(k/5), 10)
-		b = append(b, '"')
-	case "Product List Viewed":
-		b = append(b, `"search_id":"s`...)
-		b = strconv.AppendInt(b, int64(k/5), 10)
-		b = append(b, `","products":[{"product_id":"p`...)
-		b = append(b, product...)
-		b = append(b, `","position":1},{"product_id":"p17","position":2}]`...)
-	case "Product Clicked":
-		b = append(b, `"product_id":"p`...)
-		b = append(b, product...)
-		b = append(b, `","position":3`...)
-	default:
-		b = append(b, `"product_id":"p`...)
-		b = append(b, product...)
-		b = append(b, '"')
-	}
-	b = append(b, `},"context":{"userAgent":"Mozilla/5.0 (bench)","page":{"path":"/search"}}}`...)
-	return b
 }

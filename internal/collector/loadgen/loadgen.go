@@ -252,7 +252,7 @@ func (g *bodyGen) body(i int) []byte {
 			continue
 		}
 		k := i*bs + j
-		b = g.synthetic(b, k, now)
+		b = AppendSyntheticEvent(b, g.runID, k, now)
 	}
 	b = append(b, "]}"...)
 	g.buf = b
@@ -270,8 +270,9 @@ func (g *bodyGen) body(i int) []byte {
 	return g.zbuf.Bytes()
 }
 
-// synthetic appends one realistic storefront event (~250 bytes) with a unique messageId.
-func (g *bodyGen) synthetic(b []byte, k int, now time.Time) []byte {
+// AppendSyntheticEvent appends one realistic storefront event (~250 bytes) whose
+// messageId, runID-k, is unique per run; every load generator of the project uses it.
+func AppendSyntheticEvent(b []byte, runID string, k int, now time.Time) []byte {
 	name := eventNames[k%len(eventNames)]
 	user := strconv.Itoa((k * 7919) % 100000)
 	product := strconv.Itoa((k * 104729) % 50000)
@@ -280,7 +281,7 @@ func (g *bodyGen) synthetic(b []byte, k int, now time.Time) []byte {
 	b = append(b, `","userId":"c`...)
 	b = append(b, user...)
 	b = append(b, `","messageId":"`...)
-	b = append(b, g.runID...)
+	b = append(b, runID...)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(k), 10)
 	b = append(b, `","timestamp":"`...)
