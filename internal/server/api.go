@@ -3,9 +3,13 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // apiError is the JSON body of every error answer: what went wrong, and for input
@@ -82,7 +86,12 @@ func (s *Server) requireWriteKey(w http.ResponseWriter, r *http.Request) bool {
 
 // intParam parses an optional integer query parameter within [lo, hi].
 func intParam(r *http.Request, name string, def, lo, hi int) (int, *fieldReason) {
-	v := r.URL.Query().Get(name)
+	return intValue(r.URL.Query(), name, def, lo, hi)
+}
+
+// intValue is intParam on query values parsed once by the caller.
+func intValue(q url.Values, name string, def, lo, hi int) (int, *fieldReason) {
+	v := q.Get(name)
 	if v == "" {
 		return def, nil
 	}
@@ -94,7 +103,12 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, *fieldReason)
 }
 
 func floatParam(r *http.Request, name string) (float64, *fieldReason) {
-	v := r.URL.Query().Get(name)
+	return floatValue(r.URL.Query(), name)
+}
+
+// floatValue is floatParam on query values parsed once by the caller.
+func floatValue(q url.Values, name string) (float64, *fieldReason) {
+	v := q.Get(name)
 	if v == "" {
 		return 0, nil
 	}
@@ -103,4 +117,122 @@ func floatParam(r *http.Request, name string) (float64, *fieldReason) {
 		return 0, &fieldReason{Field: name, Reason: "must be a non-negative number"}
 	}
 	return f, nil
+}
+
+// The hot answers (search, rerank) are encoded by hand into pooled buffers: no
+// reflection, and no allocation besides the buffer's growth. The helpers below write
+// exactly what encoding/json (with SetEscapeHTML(false)) writes for the same values, so
+// that clients see the same bytes whichever path answered; api_test.go checks that.
+
+// jsonBufPool holds response buffers; a buffer that grew past 64 KiB is not kept.
+var jsonBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+var jsonContentType = []string{"application/json"}
+
+// writeJSONBytes sends an already encoded JSON body with its length (no chunking).
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType // net/http never modifies header values in place
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // the client went away: nothing left to tell it
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way encoding/json does without HTML
+// escaping: quotes, backslashes and control bytes escaped, invalid UTF-8 replaced by
+// U+FFFD, and U+2028/U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendJSONFloat appends f (of the given bit size, 32 or 64) as encoding/json writes
+// it. JSON has no NaN or infinity; they are written as 0 (encoding/json would fail the
+// whole answer instead).
+func appendJSONFloat(dst []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, '0')
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+func appendJSONBool(dst []byte, v bool) []byte {
+	if v {
+		return append(dst, "true"...)
+	}
+	return append(dst, "false"...)
+}
+
+// appendKey appends ,"key": (without the comma when first).
+func appendKey(dst []byte, key string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	return append(dst, '"', ':')
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/event"
@@ -54,6 +57,10 @@ type scratch struct {
 	text  []float32
 	prods []*catalog.Product
 	bufs  rank.Buffers
+	// search answers and rerank ids, reused between requests
+	results []searchResult
+	out     []rerankItem
+	rerank  rerankInput
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -62,23 +69,23 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SearchDeadline)
 	defer cancel()
-	q := r.URL.Query()
-	limit, fe := intParam(r, "limit", 20, 1, 100)
+	q := r.URL.Query() // parsed once: every parameter below reads this
+	limit, fe := intValue(q, "limit", 20, 1, 100)
 	if fe != nil {
 		writeError(w, 400, "invalid request: limit "+fe.Reason, *fe)
 		return
 	}
-	offset, fe := intParam(r, "offset", 0, 0, 900)
+	offset, fe := intValue(q, "offset", 0, 0, 900)
 	if fe != nil {
 		writeError(w, 400, "invalid request: offset "+fe.Reason, *fe)
 		return
 	}
-	pmin, fe := floatParam(r, "price_min")
+	pmin, fe := floatValue(q, "price_min")
 	if fe != nil {
 		writeError(w, 400, "invalid request: price_min "+fe.Reason, *fe)
 		return
 	}
-	pmax, fe := floatParam(r, "price_max")
+	pmax, fe := floatValue(q, "price_max")
 	if fe != nil {
 		writeError(w, 400, "invalid request: price_max "+fe.Reason, *fe)
 		return
@@ -105,7 +112,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	sc.items, sc.text, sc.prods = sc.items[:0], sc.text[:0], sc.prods[:0]
+	sc.items, sc.text, sc.prods, sc.results = sc.items[:0], sc.text[:0], sc.prods[:0], sc.results[:0]
 	items := s.items.Load()
 	for _, h := range res.Hits {
 		p := s.index.ByDense(h.Dense)
@@ -116,24 +123,22 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		sc.items = append(sc.items, items.get(h.Dense, p))
 		sc.text = append(sc.text, float32(h.Score))
 	}
-	arm := s.armOf(q.Get("customer_id"), q.Get("anonymous_id"))
+	customerID, anonymousID := q.Get("customer_id"), q.Get("anonymous_id")
+	arm := s.armOf(customerID, anonymousID)
 	var prof *profile.Profile
+	sizeCustomer := ""
 	if arm == experiment.Personalized {
 		var reason string
-		prof, reason = s.profileFor(ctx, q.Get("customer_id"), q.Get("anonymous_id"))
+		prof, reason = s.profileFor(ctx, customerID, anonymousID)
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()
 		}
-	}
-	sizeCustomer := ""
-	if arm == experiment.Personalized {
-		sizeCustomer = q.Get("customer_id")
+		sizeCustomer = customerID
 	}
 	snap := s.active.Load()
 	order := snap.Rank(rank.QueryKey(text), prof, sc.items, sc.text, &sc.bufs)
 	resp := searchResponse{
 		SearchID: event.NewMessageID(), Personalized: prof != nil, Arm: arm, ModelVersion: snap.Version, Total: res.Total,
-		Results: make([]searchResult, 0, limit),
 	}
 	for k := offset; k < len(order) && k < offset+limit; k++ {
 		i := order[k]
@@ -143,14 +148,69 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		if explain {
 			out.Explain = snap.Explain(&sc.bufs, i)
 		}
-		resp.Results = append(resp.Results, out)
+		sc.results = append(sc.results, out)
 	}
+	resp.Results = sc.results
 	took := time.Since(start)
 	resp.TookMS = float64(took.Microseconds()) / 1000
 	s.lat.add(arm, took)
 	s.metrics.searchLatency.WithLabelValues("search").Observe(took.Seconds())
 	s.metrics.searches.WithLabelValues("search", strconv.FormatBool(resp.Personalized)).Inc()
-	writeJSON(w, http.StatusOK, resp)
+	if explain { // rare and for people: the reflective encoder is fine
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	bp := jsonBufPool.Get().(*[]byte)
+	*bp = appendSearchResponse((*bp)[:0], &resp)
+	writeJSONBytes(w, http.StatusOK, *bp)
+	if cap(*bp) <= 64<<10 {
+		jsonBufPool.Put(bp)
+	}
+}
+
+// appendSearchResponse encodes r as encoding/json would (without explanations).
+func appendSearchResponse(b []byte, r *searchResponse) []byte {
+	b = appendKey(append(b, '{'), "search_id", true)
+	b = appendJSONString(b, r.SearchID)
+	b = appendJSONBool(appendKey(b, "personalized", false), r.Personalized)
+	b = appendJSONString(appendKey(b, "arm", false), r.Arm)
+	b = appendJSONString(appendKey(b, "model_version", false), r.ModelVersion)
+	b = appendJSONFloat(appendKey(b, "took_ms", false), r.TookMS, 64)
+	b = strconv.AppendInt(appendKey(b, "total", false), int64(r.Total), 10)
+	b = appendKey(b, "results", false)
+	if r.Results == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Results {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendSearchResult(b, &r.Results[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}', '\n')
+}
+
+func appendSearchResult(b []byte, x *searchResult) []byte {
+	b = appendJSONString(appendKey(append(b, '{'), "product_id", true), x.ProductID)
+	b = appendJSONFloat(appendKey(b, "score", false), float64(x.Score), 32)
+	for _, f := range [...]struct{ k, v string }{
+		{"name", x.Name}, {"brand", x.Brand}, {"category", x.Category}, {"color", x.Color}, {"gender", x.Gender},
+	} {
+		if f.v != "" {
+			b = appendJSONString(appendKey(b, f.k, false), f.v)
+		}
+	}
+	if x.Price != 0 {
+		b = appendJSONFloat(appendKey(b, "price", false), x.Price, 64)
+	}
+	if x.RecommendedSize != "" {
+		b = appendJSONString(appendKey(b, "recommended_size", false), x.RecommendedSize)
+	}
+	b = appendJSONBool(appendKey(b, "in_stock_in_size", false), x.InStockInSize)
+	return append(b, '}')
 }
 
 type rerankRequest struct {
@@ -163,6 +223,280 @@ type rerankRequest struct {
 	} `json:"items"`
 }
 
+// rerankInput is a decoded rerank request. A score that was absent, null or not finite
+// is NaN.
+type rerankInput struct {
+	customerID, anonymousID, query string
+	ids                            []string
+	scores                         []float64
+}
+
+// parseStd decodes body with encoding/json (the reference the fast path is tested
+// against), and checks what the fast path leaves to it.
+func (in *rerankInput) parseStd(body []byte) *fieldReason {
+	var req rerankRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return &fieldReason{Field: "body", Reason: "is not a valid rerank request: " + err.Error()}
+	}
+	if len(req.Items) == 0 {
+		return &fieldReason{Field: "items", Reason: "is required: [{product_id, score}]"}
+	}
+	if len(req.Items) > maxRerank {
+		return &fieldReason{Field: "items", Reason: "has " + strconv.Itoa(len(req.Items)) + " entries, over the limit of 1000"}
+	}
+	in.customerID, in.anonymousID, in.query = req.CustomerID, req.AnonymousID, req.Query
+	in.ids, in.scores = in.ids[:0], in.scores[:0]
+	for i, it := range req.Items {
+		if it.ProductID == "" {
+			return &fieldReason{Index: &i, Field: "items[" + strconv.Itoa(i) + "].product_id", Reason: "is required"}
+		}
+		score := math.NaN()
+		if it.Score != nil {
+			score = *it.Score
+		}
+		in.ids, in.scores = append(in.ids, string(it.ProductID)), append(in.scores, score)
+	}
+	return nil
+}
+
+// parseFast decodes the usual shape of a rerank body without reflection and without
+// copying strings (they view body): exactly the keys customer_id, anonymous_id, query
+// and items, each at most once, items of {"product_id": string or number, "score":
+// number or null}, strings without escapes in valid UTF-8. On anything else it returns
+// false and the caller uses parseStd, which accepts all that encoding/json accepts (and
+// words the errors). Whenever it returns true, encoding/json decodes body to the same
+// request (FuzzRerankParse checks it).
+func (in *rerankInput) parseFast(b []byte) bool {
+	in.customerID, in.anonymousID, in.query = "", "", ""
+	in.ids, in.scores = in.ids[:0], in.scores[:0]
+	p := jsonScan{b: b}
+	if !p.eat('{') {
+		return false
+	}
+	var seen uint8
+	for {
+		key, ok := p.str()
+		if !ok || !p.eat(':') {
+			return false
+		}
+		var bit uint8
+		switch key {
+		case "customer_id":
+			bit = 1
+			in.customerID, ok = p.str()
+		case "anonymous_id":
+			bit = 2
+			in.anonymousID, ok = p.str()
+		case "query":
+			bit = 4
+			in.query, ok = p.str()
+		case "items":
+			bit = 8
+			ok = p.items(in)
+		default:
+			return false
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if p.eat(',') {
+			continue
+		}
+		if !p.eat('}') {
+			return false
+		}
+		p.ws()
+		return p.i == len(p.b) && len(in.ids) > 0
+	}
+}
+
+// jsonScan reads the restricted JSON of parseFast.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (p *jsonScan) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat skips white space and then c, reporting whether c was there.
+func (p *jsonScan) eat(c byte) bool {
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes or control bytes, in valid UTF-8, as a view of b.
+func (p *jsonScan) str() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start, ascii := p.i, true
+	for ; p.i < len(p.b); p.i++ {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			if !ascii && !utf8.Valid(s) {
+				return "", false
+			}
+			return unsafe.String(unsafe.SliceData(s), len(s)), true
+		case c == '\\' || c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return "", false
+}
+
+// number reads a JSON number literal as a view of b.
+func (p *jsonScan) number() (string, bool) {
+	p.ws()
+	start := p.i
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	if p.i < len(p.b) && p.b[p.i] == '-' {
+		p.i++
+	}
+	if p.i < len(p.b) && p.b[p.i] == '0' {
+		p.i++
+	} else if digits() == 0 {
+		return "", false
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	s := p.b[start:p.i]
+	return unsafe.String(unsafe.SliceData(s), len(s)), true
+}
+
+func (p *jsonScan) literal(word string) bool {
+	p.ws()
+	if len(p.b)-p.i >= len(word) && string(p.b[p.i:p.i+len(word)]) == word {
+		p.i += len(word)
+		return true
+	}
+	return false
+}
+
+// items reads [{"product_id":…, "score":…}, …] into in.
+func (p *jsonScan) items(in *rerankInput) bool {
+	if !p.eat('[') {
+		return false
+	}
+	for {
+		if !p.eat('{') {
+			return false
+		}
+		id, score := "", math.NaN()
+		var seen uint8
+		for {
+			key, ok := p.str()
+			if !ok || !p.eat(':') {
+				return false
+			}
+			switch key {
+			case "product_id":
+				if seen&1 != 0 {
+					return false
+				}
+				seen |= 1
+				p.ws()
+				if p.i < len(p.b) && p.b[p.i] == '"' {
+					id, ok = p.str()
+				} else {
+					id, ok = p.number()
+				}
+			case "score":
+				if seen&2 != 0 {
+					return false
+				}
+				seen |= 2
+				if !p.literal("null") {
+					var lit string
+					if lit, ok = p.number(); ok {
+						var err error
+						score, err = strconv.ParseFloat(lit, 64)
+						ok = err == nil
+					}
+				}
+			default:
+				return false
+			}
+			if !ok {
+				return false
+			}
+			if p.eat(',') {
+				continue
+			}
+			if !p.eat('}') {
+				return false
+			}
+			break
+		}
+		if id == "" || len(in.ids) == maxRerank {
+			return false
+		}
+		in.ids, in.scores = append(in.ids, id), append(in.scores, score)
+		if p.eat(',') {
+			continue
+		}
+		return p.eat(']')
+	}
+}
+
+// bodyPool holds request body buffers of /v1/rerank.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// readBody appends at most limit bytes of r to b.
+func readBody(b []byte, r io.Reader, limit int) ([]byte, error) {
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):min(cap(b), limit)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
 type rerankItem struct {
 	ProductID string              `json:"product_id"`
 	Score     float32             `json:"score"`
@@ -173,7 +507,14 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SearchDeadline)
 	defer cancel()
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	bp := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			bodyPool.Put(bp)
+		}
+	}()
+	body, err := readBody((*bp)[:0], r.Body, 1<<20+1)
+	*bp = body
 	if err != nil {
 		badField(w, "body", "cannot be read: "+err.Error())
 		return
@@ -182,40 +523,29 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "the body is over 1 MiB")
 		return
 	}
-	var req rerankRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		badField(w, "body", "is not a valid rerank request: "+err.Error())
-		return
-	}
-	if len(req.Items) == 0 {
-		badField(w, "items", "is required: [{product_id, score}]")
-		return
-	}
-	if len(req.Items) > maxRerank {
-		badField(w, "items", "has "+strconv.Itoa(len(req.Items))+" entries, over the limit of 1000")
-		return
-	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	sc.items, sc.text = sc.items[:0], sc.text[:0]
-	ids := make([]string, len(req.Items))
-	hasScores := false
-	for i, it := range req.Items {
-		id := string(it.ProductID)
-		if id == "" {
-			writeError(w, 400, "invalid request: items["+strconv.Itoa(i)+"].product_id is required",
-				fieldReason{Index: &i, Field: "items[" + strconv.Itoa(i) + "].product_id", Reason: "is required"})
+	in := &sc.rerank
+	if !in.parseFast(body) { // anything unusual: the standard decoder, and its error messages
+		if fe := in.parseStd(body); fe != nil {
+			writeError(w, 400, "invalid request: "+fe.Field+" "+fe.Reason, *fe)
 			return
 		}
-		ids[i] = id
+	}
+	// in.ids may view body: they are used only until the answer is written.
+	sc.items, sc.text = sc.items[:0], sc.text[:0]
+	ids := in.ids
+	hasScores := false
+	table := s.items.Load()
+	for i, id := range ids {
 		if p, d, ok := s.index.Lookup(id); ok {
-			sc.items = append(sc.items, s.items.Load().get(d, p))
+			sc.items = append(sc.items, table.get(d, p))
 		} else {
 			sc.items = append(sc.items, rank.Item{ID: profile.Hash(id)}) // unknown ids are ranked, never rejected
 		}
 		var score float32
-		if it.Score != nil && !math.IsNaN(*it.Score) && !math.IsInf(*it.Score, 0) {
-			score, hasScores = float32(*it.Score), true
+		if x := in.scores[i]; !math.IsNaN(x) && !math.IsInf(x, 0) {
+			score, hasScores = float32(x), true
 		}
 		sc.text = append(sc.text, score)
 	}
@@ -226,17 +556,18 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 		normalizeScores(text)
 	}
 	var prof *profile.Profile
-	if s.armOf(req.CustomerID, req.AnonymousID) == experiment.Personalized {
+	if s.armOf(in.customerID, in.anonymousID) == experiment.Personalized {
 		var reason string
-		prof, reason = s.profileFor(ctx, req.CustomerID, req.AnonymousID)
+		prof, reason = s.profileFor(ctx, in.customerID, in.anonymousID)
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()
 		}
 	}
 	snap := s.active.Load()
-	order := snap.Rank(rank.QueryKey(req.Query), prof, sc.items, text, &sc.bufs)
+	order := snap.Rank(rank.QueryKey(in.query), prof, sc.items, text, &sc.bufs)
 	explain := r.URL.Query().Get("explain") == "true"
-	out := make([]rerankItem, len(order))
+	sc.out = slices.Grow(sc.out[:0], len(order))[:len(order)]
+	out := sc.out
 	for k, i := range order {
 		out[k] = rerankItem{ProductID: ids[i], Score: round4(sc.bufs.Scores[i])}
 		if explain {
@@ -245,10 +576,37 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.searchLatency.WithLabelValues("rerank").Observe(time.Since(start).Seconds())
 	s.metrics.searches.WithLabelValues("rerank", strconv.FormatBool(prof != nil)).Inc()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"personalized": prof != nil, "model_version": snap.Version,
-		"took_ms": float64(time.Since(start).Microseconds()) / 1000, "items": out,
-	})
+	tookMS := float64(time.Since(start).Microseconds()) / 1000
+	if explain {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"personalized": prof != nil, "model_version": snap.Version, "took_ms": tookMS, "items": out,
+		})
+		return
+	}
+	rb := jsonBufPool.Get().(*[]byte)
+	*rb = appendRerankResponse((*rb)[:0], out, snap.Version, prof != nil, tookMS)
+	writeJSONBytes(w, http.StatusOK, *rb)
+	if cap(*rb) <= 64<<10 {
+		jsonBufPool.Put(rb)
+	}
+}
+
+// appendRerankResponse encodes the rerank answer as encoding/json encodes it as a map
+// (keys in sorted order), without explanations.
+func appendRerankResponse(b []byte, items []rerankItem, version string, personalized bool, tookMS float64) []byte {
+	b = append(appendKey(append(b, '{'), "items", true), '[')
+	for k := range items {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(appendKey(append(b, '{'), "product_id", true), items[k].ProductID)
+		b = append(appendJSONFloat(appendKey(b, "score", false), float64(items[k].Score), 32), '}')
+	}
+	b = append(b, ']')
+	b = appendJSONString(appendKey(b, "model_version", false), version)
+	b = appendJSONBool(appendKey(b, "personalized", false), personalized)
+	b = appendJSONFloat(appendKey(b, "took_ms", false), tookMS, 64)
+	return append(b, '}', '\n')
 }
 
 // normalizeScores shifts caller-provided scores to be non-negative so that the text
