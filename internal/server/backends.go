@@ -18,6 +18,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/bespokesearch/bespoke/internal/store"
+	"github.com/bespokesearch/bespoke/internal/store/cache"
 	"github.com/bespokesearch/bespoke/internal/store/dynamodb"
 	"github.com/bespokesearch/bespoke/internal/store/pebble"
 	"github.com/bespokesearch/bespoke/internal/store/redis"
@@ -34,6 +35,36 @@ import (
 // so searches are answered non-personalized meanwhile (as for Redis lost mid-run, which
 // the Redis client itself recovers from).
 func openBackend(ctx context.Context, cfg Config) (store.Store, error) {
+	return openBackendNotify(ctx, cfg, nil)
+}
+
+// openProfiles opens the online store and the in-process cache (otter) in front of it.
+// With Redis, the server's client-side-caching invalidations (another process or node
+// wrote a key this one has read) also drop the key from the in-process cache, which
+// would otherwise serve the old profile until its TTL; a nil invalidation (connection
+// lost, invalidations possibly missed) empties it.
+func openProfiles(ctx context.Context, cfg Config) (store.Store, *cache.Cache, error) {
+	var target atomic.Pointer[cache.Cache]
+	backend, err := openBackendNotify(ctx, cfg, func(key []byte) {
+		if c := target.Load(); c != nil { // nil only before anything could be cached
+			c.HandleInvalidation(key)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cache.New(backend, cache.Options{MaxBytes: cfg.ProfileCache})
+	if err != nil {
+		_ = backend.Close()
+		return nil, nil, err
+	}
+	target.Store(c)
+	return backend, c, nil
+}
+
+// openBackendNotify is openBackend with onInvalidate called for each key a Redis backend
+// is told another client changed (nil: everything); other backends ignore it.
+func openBackendNotify(ctx context.Context, cfg Config, onInvalidate func(key []byte)) (store.Store, error) {
 	u := cfg.StoreURL
 	switch {
 	case u == "" || u == "pebble":
@@ -47,6 +78,7 @@ func openBackend(ctx context.Context, cfg Config) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		opts.OnInvalidate = onInvalidate
 		st, err := redis.Open(opts)
 		if err == nil {
 			return st, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bespokesearch/bespoke/internal/profile"
 	"github.com/bespokesearch/bespoke/internal/store"
+	"github.com/bespokesearch/bespoke/internal/store/cache"
 	"github.com/bespokesearch/bespoke/internal/store/redis"
 )
 
@@ -348,4 +349,68 @@ func FuzzStoreURL(f *testing.F) {
 			t.Fatal("dynamodb options accepted without a table")
 		}
 	})
+}
+
+// TestInProcessCacheSeesOtherRedisWriters: a profile that another client (another
+// server, the updater on another node) rewrites in Redis is dropped from this server's
+// in-process cache by Redis's invalidation message, well before the cache's TTL.
+func TestInProcessCacheSeesOtherRedisWriters(t *testing.T) {
+	needRedis(t)
+	ns := uniqueNamespace(t)
+	putProfiles(t, ns, "bob")
+	s, err := New(context.Background(), Config{
+		DataDir: t.TempDir(), AdminToken: testAdmin, WriteKeys: []string{testWriteKey}, StoreURL: "redis://" + redisAddr + "?namespace=" + ns,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SearchDeadline: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	if code, m := do(t, "PUT", ts.URL+"/v1/products", "Bearer "+testAdmin, testCatalog); code != 200 {
+		t.Fatalf("PUT products: %d %v", code, m)
+	}
+	if code, p := personalized(t, ts, "bob"); code != 200 || !p {
+		t.Fatalf("bob has a profile in redis: %d personalized=%v", code, p)
+	}
+	c, ok := s.profiles.(*cache.Cache)
+	if !ok {
+		t.Fatalf("profiles are read through %T, not the in-process cache", s.profiles)
+	}
+	if c.Stats().Entries == 0 {
+		t.Fatal("bob's profile was not cached in process")
+	}
+	// Another client opts bob out by rewriting his profile directly in Redis.
+	other, err := redis.Open(redis.Options{Addr: redisAddr, Namespace: ns, ClientCacheTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	b, err := other.Get(context.Background(), customerKey("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p profile.Profile
+	if err := p.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	p.OptedOut = true
+	if b, err = p.MarshalBinary(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := other.Put(context.Background(), customerKey("bob"), b); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, pers := personalized(t, ts, "bob")
+		if !pers {
+			break
+		}
+		if time.Since(start) > 2*time.Second { // the in-process TTL is a minute
+			t.Fatal("2 s after another client opted bob out in redis, the server still personalizes from its cache")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("another client's write reached the in-process cache after %v", time.Since(start).Round(time.Microsecond))
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/bespokesearch/bespoke/internal/retrieve"
 	"github.com/bespokesearch/bespoke/internal/size"
 	"github.com/bespokesearch/bespoke/internal/store"
-	"github.com/bespokesearch/bespoke/internal/store/cache"
 	"github.com/bespokesearch/bespoke/web"
 )
 
@@ -150,13 +149,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.log.Info("catalog indexed", "products", len(all), "took", time.Since(start).String())
 	}
 	s.rebuildItems()
-	if s.backend, err = openBackend(ctx, cfg); err != nil {
+	if s.backend, s.profiles, err = openProfiles(ctx, cfg); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.backend.Close)
-	if s.profiles, err = cache.New(s.backend, cache.Options{MaxBytes: cfg.ProfileCache}); err != nil {
-		return nil, err
-	}
 	s.split.Store(&cfg.Split)
 	s.active.Store(rank.NewDefaultSnapshot())
 	sm, err := emptySizeModel(ctx)
