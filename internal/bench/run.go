@@ -105,9 +105,11 @@ type sample struct {
 	took         float32 // took_ms the server reported; -1 when absent
 }
 
-// request is one request to make; it returns the HTTP status, whether the answer says
-// personalized:true, and an error for anything but 200.
-type request func(ctx context.Context, client *http.Client) (status int, personalized bool, tookMS float32, err error)
+// request is one request to make, relative to the target.
+type request struct {
+	method, path, authz string
+	body                []byte
+}
 
 // workload builds the i-th request and its class (0 anonymous, 1 with a customer id).
 type workload interface {
@@ -147,12 +149,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case KindSearch:
 		w = &searchWorkload{cfg: &cfg, src: src}
 	case KindRerank:
-		w = &rerankWorkload{cfg: &cfg, src: src}
+		w = newRerankWorkload(&cfg, src)
 	case KindSize:
 		w = &sizeWorkload{cfg: &cfg, src: src}
 	}
+	wc, err := newWireClient(cfg.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	defer wc.Close()
 	before, _ := scrapeRuntime(ctx, client, cfg.Target)
-	samples, elapsed, first, err := openLoop(ctx, cfg, client, rate, w)
+	samples, elapsed, first, err := openLoop(ctx, cfg, wc, rate, w)
 	after, aerr := scrapeRuntime(ctx, client, cfg.Target)
 	res := summarize(cfg, samples, elapsed)
 	res.FirstError = first
@@ -214,38 +221,36 @@ func (cfg *Config) check() error {
 }
 
 // openLoop sends requests at rate per second for cfg.Duration: request i is due at
-// start + i/rate whatever happened to the others; its latency counts from then.
-func openLoop(ctx context.Context, cfg Config, client *http.Client, rate float64, w workload) ([]sample, time.Duration, string, error) {
+// start + i/rate whatever happened to the others; its latency counts from then. Each
+// request runs on its own goroutine, at most cfg.Concurrency at once; when all are busy
+// the next request waits for one to finish, and that wait counts in its latency.
+func openLoop(ctx context.Context, cfg Config, client *wireClient, rate float64, w workload) ([]sample, time.Duration, string, error) {
 	interval := time.Duration(float64(time.Second) / rate)
 	if interval <= 0 {
 		interval = 1
 	}
 	n := max(int(cfg.Duration/interval), 1)
 	samples := make([]sample, n)
-	work := make(chan int, 4*cfg.Concurrency)
+	slots := make(chan struct{}, cfg.Concurrency)
 	start := time.Now().Add(20 * time.Millisecond)
 	var done, okN atomic.Int64
 	var firstErr atomic.Pointer[string]
 	var wg sync.WaitGroup
-	for range cfg.Concurrency {
-		wg.Go(func() {
-			for i := range work {
-				intended := start.Add(time.Duration(i) * interval)
-				req, class := w.request(i)
-				rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-				status, pers, took, rerr := req(rctx, client)
-				cancel()
-				if rerr != nil {
-					msg := rerr.Error()
-					firstErr.CompareAndSwap(nil, &msg)
-				}
-				samples[i] = sample{lat: time.Since(intended), status: status, class: class, personalized: pers, took: took}
-				done.Add(1)
-				if status == http.StatusOK {
-					okN.Add(1)
-				}
-			}
-		})
+	send := func(i int, intended time.Time) {
+		defer func() { <-slots }()
+		req, class := w.request(i)
+		rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		status, pers, took, rerr := doWire(rctx, client, req)
+		cancel()
+		if rerr != nil {
+			msg := rerr.Error()
+			firstErr.CompareAndSwap(nil, &msg)
+		}
+		samples[i] = sample{lat: time.Since(intended), status: status, class: class, personalized: pers, took: took}
+		done.Add(1)
+		if status == http.StatusOK {
+			okN.Add(1)
+		}
 	}
 	stopProgress := make(chan struct{})
 	var pwg sync.WaitGroup
@@ -270,8 +275,8 @@ func openLoop(ctx context.Context, cfg Config, client *http.Client, rate float64
 dispatch:
 	for i := range n {
 		intended := start.Add(time.Duration(i) * interval)
-		if d := time.Until(intended); d > 50*time.Microsecond {
-			t := time.NewTimer(d)
+		if d := time.Until(intended); d > 2*time.Millisecond { // long waits: a timer that ctx can cut short
+			t := time.NewTimer(d - time.Millisecond)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -280,15 +285,17 @@ dispatch:
 				break dispatch
 			}
 		}
+		sleepUntil(intended) // the last stretch: precise
+
 		select {
-		case work <- i:
-			sent++
+		case slots <- struct{}{}:
 		case <-ctx.Done():
 			err = ctx.Err()
 			break dispatch
 		}
+		sent++
+		wg.Go(func() { send(i, intended) })
 	}
-	close(work)
 	wg.Wait()
 	close(stopProgress)
 	pwg.Wait()
@@ -409,6 +416,21 @@ func do(ctx context.Context, client *http.Client, method, url, authz string, bod
 		return resp.StatusCode, false, -1, fmt.Errorf("%s %s: HTTP %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(b[:min(len(b), 300)]))
 	}
 	return resp.StatusCode, bytes.Contains(b, []byte(`"personalized":true`)), tookOf(b), nil
+}
+
+// doWire sends req with the load generator's client; personalized reports whether a
+// 200 answer carries "personalized":true.
+func doWire(ctx context.Context, client *wireClient, req request) (status int, personalized bool, took float32, err error) {
+	took = -1
+	err = client.do(ctx, req.method, req.path, req.authz, req.body, func(st int, b []byte) {
+		status = st
+		if st != http.StatusOK {
+			err = fmt.Errorf("%s %s: HTTP %d: %s", req.method, req.path, st, bytes.TrimSpace(b[:min(len(b), 300)]))
+			return
+		}
+		personalized, took = bytes.Contains(b, []byte(`"personalized":true`)), tookOf(b)
+	})
+	return status, personalized, took, err
 }
 
 // tookOf finds the "took_ms" number of an answer without decoding all of it; -1 when absent.
