@@ -99,3 +99,16 @@ func FuzzRerankParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSearchAnswersAnEmptyListNotNull(t *testing.T) {
+	_, ts := newTestServer(t)
+	for range 2 { // the second request reuses pooled buffers
+		code, m := do(t, "GET", ts.URL+"/v1/search?q=zzzqqqxxx", "", "")
+		if code != 200 {
+			t.Fatalf("search: %d %v", code, m)
+		}
+		if list, ok := m["results"].([]any); !ok || len(list) != 0 {
+			t.Fatalf("no match must answer \"results\":[], got %#v", m["results"])
+		}
+	}
+}

@@ -151,6 +151,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		sc.results = append(sc.results, out)
 	}
 	resp.Results = sc.results
+	if resp.Results == nil {
+		resp.Results = []searchResult{} // "results":[] when nothing matched, never null
+	}
 	took := time.Since(start)
 	resp.TookMS = float64(took.Microseconds()) / 1000
 	s.lat.add(arm, took)
