@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -262,10 +263,8 @@ func readResponse(br *bufio.Reader, buf []byte) (status int, keep bool, body []b
 		buf, err = readChunked(br, buf)
 		return status, keep && err == nil, buf, err
 	case length >= 0:
-		start := len(buf)
-		buf = grow(buf, int(length))
-		if _, err := io.ReadFull(br, buf[start:]); err != nil {
-			return 0, false, buf[:start], fmt.Errorf("cannot read a body of %d bytes: %w", length, err)
+		if buf, err = readN(br, buf, int(length)); err != nil {
+			return 0, false, buf, fmt.Errorf("cannot read a body of %d bytes: %w", length, err)
 		}
 		return status, keep, buf, nil
 	default: // the body runs to the end of the connection
@@ -312,10 +311,8 @@ func readChunked(br *bufio.Reader, buf []byte) ([]byte, error) {
 				}
 			}
 		}
-		start := len(buf)
-		buf = grow(buf, int(size))
-		if _, err := io.ReadFull(br, buf[start:]); err != nil {
-			return buf[:start], fmt.Errorf("cannot read a chunk of %d bytes: %w", size, err)
+		if buf, err = readN(br, buf, int(size)); err != nil {
+			return buf, fmt.Errorf("cannot read a chunk of %d bytes: %w", size, err)
 		}
 		if line, err := readLine(br); err != nil || len(line) != 0 {
 			return buf, errors.New("a chunk is not followed by CRLF")
@@ -339,14 +336,20 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line, nil
 }
 
-// grow extends b by n bytes (contents undefined).
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), len(b)+n+len(b)/2)
-		copy(nb, b)
-		b = nb
+// readN appends exactly n bytes of br to b, growing b as the bytes arrive rather than
+// trusting a declared length with one big allocation.
+func readN(br *bufio.Reader, b []byte, n int) ([]byte, error) {
+	start := len(b)
+	for len(b)-start < n {
+		want := min(n-(len(b)-start), 64<<10)
+		b = slices.Grow(b, want)
+		got, err := io.ReadFull(br, b[len(b):len(b)+want])
+		b = b[:len(b)+got]
+		if err != nil {
+			return b[:start], err
+		}
 	}
-	return b[:len(b)+n]
+	return b, nil
 }
 
 func trunc(b []byte) []byte { return b[:min(len(b), 80)] }
