@@ -130,7 +130,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	step("model %s active", rep.ModelVersion)
 
-	srv.SetSplit(experiment.Split{Treatment: 0.5, Salt: "demo"})
+	if err := srv.SetSplit(experiment.Split{Treatment: 0.5, Salt: "demo"}); err != nil {
+		return nil, err
+	}
 	abStart := cfg.Start.AddDate(0, 0, historyDays)
 	live.FromDay, live.ToDay, live.SkipCatalog = historyDays, cfg.Days, true
 	st, err = world.PlayLive(ctx, live, prefixWriter{o.Progress, "  A/B: "})
