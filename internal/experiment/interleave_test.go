@@ -20,6 +20,20 @@ func checkMerge(t *testing.T, a, b, out []int, teams []Team, limit int) {
 	for _, x := range b {
 		union[x] = true
 	}
+	// Balance is promised when both rankings order the same candidates, each once.
+	sameSet := len(union) == len(a) && len(union) == len(b)
+	if sameSet {
+		sa := map[int]bool{}
+		for _, x := range a {
+			sa[x] = true
+		}
+		sb := map[int]bool{}
+		for _, x := range b {
+			sameSet = sameSet && sa[x]
+			sb[x] = true
+		}
+		sameSet = sameSet && len(sa) == len(a) && len(sb) == len(b)
+	}
 	want := len(union)
 	if limit > 0 && limit < want {
 		want = limit
@@ -48,7 +62,7 @@ func checkMerge(t *testing.T, a, b, out []int, teams []Team, limit int) {
 			t.Fatalf("slot %d has no team", k)
 		}
 		// With the same candidates in both rankings, every prefix is balanced.
-		if len(a) == len(b) && len(union) == len(a) && (na-nb > 1 || nb-na > 1) {
+		if sameSet && (na-nb > 1 || nb-na > 1) {
 			t.Fatalf("prefix %d unbalanced: A %d, B %d", k+1, na, nb)
 		}
 	}
@@ -194,4 +208,24 @@ func BenchmarkTeamDraft(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		out, teams, used = TeamDraft(x, y, uint64(i), 0, out, teams, used)
 	}
+}
+
+// FuzzTeamDraft checks the merge invariants on arbitrary rankings (bytes as items).
+func FuzzTeamDraft(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3}, []byte{3, 2, 1, 0}, uint64(1), 0)
+	f.Add([]byte{0, 0, 5}, []byte{7}, uint64(9), 2)
+	f.Fuzz(func(t *testing.T, ab, bb []byte, seed uint64, limit int) {
+		if limit > 1000 || limit < -1000 {
+			return
+		}
+		a, b := make([]int, len(ab)), make([]int, len(bb))
+		for i, x := range ab {
+			a[i] = int(x)
+		}
+		for i, x := range bb {
+			b[i] = int(x)
+		}
+		out, teams, _ := TeamDraft(a, b, seed, limit, nil, nil, nil)
+		checkMerge(t, a, b, out, teams, limit)
+	})
 }

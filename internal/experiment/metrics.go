@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -160,8 +161,19 @@ type impression struct {
 }
 
 // computePart reads [from−lookback, to) and counts the events of [from, to); the
-// earlier ones only set up state (the last search, clicked positions, arms).
+// earlier ones only set up state (the last search, clicked positions, arms). A file
+// that compaction replaced between the listing and the read makes it read the day
+// again (a few times: compaction of a day is rare and quick).
 func computePart(ctx context.Context, st lake.Storage, from, to time.Time, armOf func(string) string) (*dayPart, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := computePartOnce(ctx, st, from, to, armOf)
+		if err == nil || !errors.Is(err, lake.ErrNotExist) || attempt == 5 {
+			return p, err
+		}
+	}
+}
+
+func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, armOf func(string) string) (*dayPart, error) {
 	p := &dayPart{day: from, units: map[unit]*sums{}, posClicked: map[string]map[int64]int{}, posBought: map[string]map[int64]int{}, lists: map[string]int{}, observed: map[unit]bool{}, lastArm: map[string]string{}}
 	cs := map[string]*custState{}
 	get := func(subject string) *custState {
@@ -318,7 +330,13 @@ func computePart(ctx context.Context, st lake.Storage, from, to time.Time, armOf
 type Cache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	// reports are whole reports by window, arm key and the fingerprint of every file
+	// the window reads: the dashboard asks for the same window again and again, and
+	// an unchanged lake gives the same report without even the bootstrap.
+	reports map[string]*Report
 }
+
+const maxCachedReports = 32
 
 type cacheEntry struct {
 	fingerprint uint64
@@ -366,6 +384,19 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		return nil, fmt.Errorf("the window [%s, %s) is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	from, to = from.UTC(), to.UTC()
+	var reportKey string
+	if c != nil {
+		reportKey = fmt.Sprintf("%s|%s|%s|%x", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano), armKey,
+			fingerprint(files, from.Truncate(time.Hour).Add(-lookback), to))
+		c.mu.Lock()
+		r, ok := c.reports[reportKey]
+		c.mu.Unlock()
+		if ok {
+			out := *r
+			out.DaysCached, out.DaysComputed = r.DaysCached+r.DaysComputed, 0
+			return &out, nil
+		}
+	}
 	rep := &Report{From: from, To: to}
 	var parts []*dayPart
 	for start := from; start.Before(to); {
@@ -376,6 +407,10 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		}
 		whole := start.Equal(dayStart) && end.Equal(dayStart.Add(24*time.Hour))
 		var part *dayPart
+		if !hasFiles(files, start, end) {
+			start = end // nothing to read: the day is skipped, not listed in Daily
+			continue
+		}
 		if whole && c != nil {
 			fp := fingerprint(files, dayStart.Add(-lookback), end)
 			key := dayStart.Format("2006-01-02") + "\x00" + armKey
@@ -424,7 +459,8 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		dm := DayMetrics{Day: p.day.Format("2006-01-02")}
 		byArm := groupByArm(units)
 		for _, arm := range []string{Control, Personalized} {
-			dm.Arms = append(dm.Arms, armMetrics(arm, byArm[arm], p.posClicked[arm], p.posBought[arm], false))
+			am, _ := armMetrics(arm, byArm[arm], p.posClicked[arm], p.posBought[arm], false)
+			dm.Arms = append(dm.Arms, am)
 		}
 		if p.lists[Interleaved] > 0 {
 			dm.Interleaving = interleaving(byArm[Interleaved], p.lists[Interleaved], false)
@@ -432,13 +468,24 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		rep.Daily = append(rep.Daily, dm)
 	}
 	byArm := groupByArm(total)
+	reps := map[string][][]float64{}
 	for _, arm := range []string{Control, Personalized} {
-		rep.Arms = append(rep.Arms, armMetrics(arm, byArm[arm], posC[arm], posB[arm], true))
+		am, r := armMetrics(arm, byArm[arm], posC[arm], posB[arm], true)
+		rep.Arms = append(rep.Arms, am)
+		reps[arm] = r
 	}
 	if interLists > 0 {
 		rep.Interleaving = interleaving(byArm[Interleaved], interLists, true)
 	}
-	rep.Changes = changes(byArm[Control], byArm[Personalized])
+	rep.Changes = changes(byArm[Control], byArm[Personalized], reps[Control], reps[Personalized])
+	if c != nil {
+		c.mu.Lock()
+		if c.reports == nil || len(c.reports) >= maxCachedReports {
+			c.reports = map[string]*Report{}
+		}
+		c.reports[reportKey] = rep
+		c.mu.Unlock()
+	}
 	return rep, nil
 }
 
@@ -506,6 +553,16 @@ func listDays(ctx context.Context, st lake.Storage) (map[time.Time][]lake.Object
 	return out, nil
 }
 
+// hasFiles says whether any metric event file holds hours of [from, to).
+func hasFiles(files map[time.Time][]lake.ObjectInfo, from, to time.Time) bool {
+	for h := from.Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
+		if len(files[h]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // fingerprint hashes the keys and sizes of the files of the hours in [from, to).
 func fingerprint(files map[time.Time][]lake.ObjectInfo, from, to time.Time) uint64 {
 	var keys []string
@@ -559,6 +616,9 @@ type ratio struct {
 	den  func(s *sums) float64
 }
 
+var ratioNames = [...]string{"click-through rate", "mean position of clicked item", "mean position of purchased item",
+	"repeated-search rate", "conversion rate", "size-related return rate"}
+
 var ratios = []ratio{
 	{"click-through rate", func(s *sums) float64 { return s.clicked }, func(s *sums) float64 { return s.lists }},
 	{"mean position of clicked item", func(s *sums) float64 { return s.posClicked }, func(s *sums) float64 { return s.clicks }},
@@ -571,38 +631,37 @@ var ratios = []ratio{
 const replicates = 1000
 
 // bootstrap returns, per ratio, the replicates of Σnum/Σden over customers resampled
-// with replacement (one resample per replicate, shared by all the ratios).
+// with replacement (one resample per replicate, shared by all the ratios). Each
+// customer's numerators and denominators sit together in one row, so a replicate
+// touches one row per draw.
 func bootstrap(xs []sums, seed uint64) [][]float64 {
-	out := make([][]float64, len(ratios))
+	const k = len(ratioNames)
+	out := make([][]float64, k)
 	for m := range out {
 		out[m] = make([]float64, replicates)
 	}
 	if len(xs) == 0 {
 		return out
 	}
-	nums := make([][]float64, len(ratios))
-	dens := make([][]float64, len(ratios))
-	for m, r := range ratios {
-		nums[m], dens[m] = make([]float64, len(xs)), make([]float64, len(xs))
-		for i := range xs {
-			nums[m][i], dens[m][i] = r.num(&xs[i]), r.den(&xs[i])
+	rows := make([][2 * k]float64, len(xs))
+	for i := range xs {
+		for m, r := range ratios {
+			rows[i][2*m], rows[i][2*m+1] = r.num(&xs[i]), r.den(&xs[i])
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 99))
-	idx := make([]int, len(xs))
+	n := uint64(len(xs))
 	for rep := 0; rep < replicates; rep++ {
-		for i := range idx {
-			idx[i] = rng.IntN(len(xs))
-		}
-		for m := range ratios {
-			var sn, sd float64
-			nm, dm := nums[m], dens[m]
-			for _, i := range idx {
-				sn += nm[i]
-				sd += dm[i]
+		var acc [2 * k]float64
+		for range xs {
+			row := &rows[rng.Uint64N(n)]
+			for j := range acc {
+				acc[j] += row[j]
 			}
-			if sd > 0 {
-				out[m][rep] = sn / sd
+		}
+		for m := 0; m < k; m++ {
+			if acc[2*m+1] > 0 {
+				out[m][rep] = acc[2*m] / acc[2*m+1]
 			} else {
 				out[m][rep] = math.NaN()
 			}
@@ -661,14 +720,15 @@ func percentileCI(reps []float64) [2]float64 {
 
 // armMetrics computes an arm's metrics: CIs by bootstrap over customers when boot,
 // else by the delta method.
-func armMetrics(arm string, xs []sums, posClicked, posBought map[int64]int, boot bool) ArmMetrics {
+func armMetrics(arm string, xs []sums, posClicked, posBought map[int64]int, boot bool) (ArmMetrics, [][]float64) {
 	am := ArmMetrics{Arm: arm, Customers: len(xs)}
 	for i := range xs {
 		am.Searches += int(xs[i].searches)
 	}
 	ests := make([]Estimate, len(ratios))
+	var reps [][]float64
 	if boot {
-		reps := bootstrap(xs, armSeed(arm))
+		reps = bootstrap(xs, armSeed(arm))
 		for m, r := range ratios {
 			ests[m] = Estimate{round(pointRatio(xs, r)), percentileCI(reps[m])}
 		}
@@ -681,7 +741,7 @@ func armMetrics(arm string, xs []sums, posClicked, posBought map[int64]int, boot
 	am.RepeatedSearch, am.Conversion, am.SizeReturnRate = ests[3], ests[4], ests[5]
 	am.MedianClickedPosition = median(posClicked)
 	am.MedianBoughtPosition = median(posBought)
-	return am
+	return am, reps
 }
 
 func armSeed(arm string) uint64 {
@@ -727,9 +787,9 @@ func median(h map[int64]int) Estimate {
 }
 
 // changes are personalized − control per ratio metric, with bootstrap CIs over
-// customers (each arm resampled on its own: the arms are independent samples).
-func changes(ctl, trt []sums) []Change {
-	bc, bt := bootstrap(ctl, armSeed(Control)), bootstrap(trt, armSeed(Personalized))
+// customers from each arm's replicates (each arm resampled on its own: the arms are
+// independent samples).
+func changes(ctl, trt []sums, bc, bt [][]float64) []Change {
 	var out []Change
 	for m, r := range ratios {
 		vc, vt := pointRatio(ctl, r), pointRatio(trt, r)

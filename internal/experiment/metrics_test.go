@@ -146,12 +146,13 @@ func TestCacheReusesUnchangedDays(t *testing.T) {
 		t.Fatalf("the late list is not counted: %+v", late.Interleaving)
 	}
 	// A window that does not start at midnight is computed exactly (not cached).
-	part, err := c.Compute(ctx, st, t0.Add(12*time.Hour), to, armOf, "k")
+	part, err := c.Compute(ctx, st, t0.Add(10*time.Hour+30*time.Minute), to, armOf, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Day 1's lists are shown 10:00-11:59, before the window: days 2 and 3 remain.
-	if part.Interleaving.Lists != 241 || part.DaysComputed != 1 || part.DaysCached != 2 {
+	// Day 1's lists are shown at 10:00 + i minutes: i ≥ 30 are in the window (90),
+	// then days 2 (121 with the late one) and 3 (120).
+	if part.Interleaving.Lists != 331 || part.DaysComputed != 1 || part.DaysCached != 2 {
 		t.Fatalf("partial window: lists %d computed %d cached %d", part.Interleaving.Lists, part.DaysComputed, part.DaysCached)
 	}
 }
@@ -197,4 +198,30 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// flakyOpen is a lake whose first Open fails as if compaction had just replaced the file.
+type flakyOpen struct {
+	lake.Storage
+	failed bool
+}
+
+func (f *flakyOpen) Open(ctx context.Context, key string) (lake.Object, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, fmt.Errorf("lake object %q: %w", key, lake.ErrNotExist)
+	}
+	return f.Storage.Open(ctx, key)
+}
+
+func TestComputeRereadsAFileReplacedByCompaction(t *testing.T) {
+	st, _, t0 := interleavedLake(t)
+	fl := &flakyOpen{Storage: st}
+	rep, err := Compute(context.Background(), fl, t0, t0.Add(3*24*time.Hour), Split{Interleave: 1}.Arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fl.failed || rep.Interleaving == nil || rep.Interleaving.Lists != 360 {
+		t.Fatalf("after a vanished file: %+v", rep.Interleaving)
+	}
 }
