@@ -20,25 +20,34 @@ import (
 
 // Options configure a demo run.
 type Options struct {
-	Quick    bool   // a world sized to finish within minutes; exit after the table
-	Addr     string // listen address of the embedded server
-	DataDir  string // empty: a new temporary directory
-	Seed     int64
-	Progress io.Writer // progress lines
-	Out      io.Writer // the table
+	Quick   bool   // a world sized to finish within minutes; exit after the table
+	Addr    string // listen address of the embedded server
+	DataDir string // empty: a new temporary directory
+	Seed    int64
+	// Interleave is the share of customers in the A/B period who see the control and
+	// personalized rankings merged by team-draft interleaving (the rest is split evenly
+	// between control and personalized).
+	Interleave float64
+	Progress   io.Writer // progress lines
+	Out        io.Writer // the table
 	// Serve keeps the server running after the table until ctx is done.
 	Serve bool
 }
 
 // Result is what a demo run measured.
 type Result struct {
-	Table   string
-	Metrics *server.MetricsReport
-	URL     string
+	Table string
+	// Interleaving is the interleaving summary printed after the table ("" without it).
+	Interleaving string
+	Metrics      *server.MetricsReport
+	URL          string
 }
 
 // Run plays the demo.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	if !(o.Interleave >= 0 && o.Interleave < 1) {
+		return nil, fmt.Errorf("the interleaving share %v must be in [0, 1)", o.Interleave)
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -130,7 +139,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	step("model %s active", rep.ModelVersion)
 
-	srv.SetSplit(experiment.Split{Treatment: 0.5, Salt: "demo"})
+	abSplit := experiment.Split{Treatment: (1 - o.Interleave) / 2, Interleave: o.Interleave, Salt: "demo"}
+	step("A/B split: %.0f%% control, %.0f%% personalized, %.0f%% interleaved", 100*(1-o.Interleave-abSplit.Treatment), 100*abSplit.Treatment, 100*o.Interleave)
+	if err := srv.SetSplit(abSplit); err != nil {
+		return nil, err
+	}
 	abStart := cfg.Start.AddDate(0, 0, historyDays)
 	live.FromDay, live.ToDay, live.SkipCatalog = historyDays, cfg.Days, true
 	st, err = world.PlayLive(ctx, live, prefixWriter{o.Progress, "  A/B: "})
@@ -153,6 +166,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	table := Table(m)
 	fmt.Fprint(o.Out, table)
 	res := &Result{Table: table, Metrics: m, URL: base}
+	if m.Interleaving != nil {
+		res.Interleaving = InterleavingSummary(m.Interleaving)
+		fmt.Fprint(o.Out, "\n"+res.Interleaving)
+	}
 	if o.Serve {
 		step("storefront at %s/ and dashboard at %s/dashboard — press Ctrl-C to stop (admin token: %s)", base, base, token)
 		<-ctx.Done()
@@ -201,6 +218,13 @@ func Table(m *server.MetricsReport) string {
 	lc, lp := m.LatencyP99[experiment.Control], m.LatencyP99[experiment.Personalized]
 	fmt.Fprintf(tw, "p99 search latency (ms) | %.2f | %.2f | %+.2f | (server side)\n", lc, lp, lp-lc)
 	return b.String()
+}
+
+// InterleavingSummary renders the interleaving preference in two lines.
+func InterleavingSummary(in *experiment.Interleaving) string {
+	return fmt.Sprintf("interleaving (team draft): %d lists, %d with clicks: personalized wins %d, ties %d, loses %d\n"+
+		"interleaving preference for personalized | %+.3f | 95%% CI [%+.3f, %+.3f] | sign test p = %.2g\n",
+		in.Lists, in.WithClicks, in.Wins, in.Ties, in.Losses, in.Preference.Value, in.Preference.CI95[0], in.Preference.CI95[1], in.SignTestP)
 }
 
 type prefixWriter struct {

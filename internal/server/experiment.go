@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/profile"
+	"github.com/bespokesearch/bespoke/internal/rank"
 )
 
 // latencies keeps the latest search latencies of each arm for exact percentiles.
@@ -97,12 +101,17 @@ type MetricsReport struct {
 
 // BusinessMetrics computes the per-arm metrics of the events in [from, to).
 func (s *Server) BusinessMetrics(r *http.Request, from, to time.Time) (*MetricsReport, error) {
-	rep, err := experiment.Compute(r.Context(), s.pipe.lakeStore, from, to, func(subject string) string { return s.split.Load().Arm(subject) })
+	sp := s.split.Load()
+	armKey := fmt.Sprintf("%g/%g/%s", sp.Treatment, sp.Interleave, sp.Salt)
+	rep, err := s.metricsCache.Compute(r.Context(), s.pipe.lakeStore, from, to, sp.Arm, armKey)
 	if err != nil {
 		return nil, err
 	}
 	out := &MetricsReport{Report: rep, LatencyP99: map[string]float64{}, LatencyP50: map[string]float64{}}
-	for _, arm := range []string{experiment.Control, experiment.Personalized} {
+	for _, arm := range []string{experiment.Control, experiment.Personalized, experiment.Interleaved} {
+		if _, n := s.lat.Percentile(arm, 50); n == 0 && arm == experiment.Interleaved {
+			continue
+		}
 		out.LatencyP99[arm], _ = s.lat.Percentile(arm, 99)
 		out.LatencyP50[arm], _ = s.lat.Percentile(arm, 50)
 	}
@@ -110,8 +119,73 @@ func (s *Server) BusinessMetrics(r *http.Request, from, to time.Time) (*MetricsR
 }
 
 // SetSplit changes the A/B split from the next request on (the demo plays history
-// with everyone in control, then splits).
-func (s *Server) SetSplit(sp experiment.Split) { s.split.Store(&sp) }
+// with everyone in control, then splits). An invalid split is refused.
+func (s *Server) SetSplit(sp experiment.Split) error {
+	if err := sp.Validate(); err != nil {
+		return err
+	}
+	s.split.Store(&sp)
+	return nil
+}
+
+// interleaveBufs is the per-search scratch of interleaving: the control order (the
+// personalized one stays in the rank buffers), the merged order, teams, used marks.
+type interleaveBufs struct {
+	control, merged []int
+	teams           []experiment.Team
+	used            []bool
+}
+
+var interleavePool = sync.Pool{New: func() any { return new(interleaveBufs) }}
+
+// rankForArm is the search handler's one call into the experiment: it returns the
+// order of the candidates for the request's arm and, for the interleaved arm, the team
+// of each slot of that order (nil otherwise). Control and personalized rank as before
+// (prof is the profile the handler loaded for the personalized arm); interleaved ranks
+// twice — without and with the subject's profile — and merges the two by team-draft
+// interleaving, seeded by (customer or visitor, query) so a repeated search shows the
+// same list. Scores and explanations in b are those of the personalized ranking.
+//
+// The order lives in b (valid until its next use); teams is the caller's.
+func (s *Server) rankForArm(ctx context.Context, snap *rank.Snapshot, arm string, q url.Values, text string, prof *profile.Profile, items []rank.Item, textScores []float32, b *rank.Buffers) ([]int, []experiment.Team) {
+	qk := rank.QueryKey(text)
+	if arm != experiment.Interleaved {
+		return snap.Rank(qk, prof, items, textScores, b), nil
+	}
+	customer, anon := q.Get("customer_id"), q.Get("anonymous_id")
+	p, reason := s.profileFor(ctx, customer, anon)
+	if reason != "" {
+		s.metrics.fallbacks.WithLabelValues(reason).Inc()
+	}
+	if p == nil {
+		// Nothing to personalize with (no profile, opted out): both rankings would be
+		// the same, and crediting teams on it would only add noise.
+		return snap.Rank(qk, nil, items, textScores, b), nil
+	}
+	ib := interleavePool.Get().(*interleaveBufs)
+	ib.control = append(ib.control[:0], snap.Rank(qk, nil, items, textScores, b)...)
+	pers := snap.Rank(qk, p, items, textScores, b)
+	subject := customer
+	if subject == "" {
+		subject = anon
+	}
+	seed := experiment.InterleaveSeed(s.split.Load().Salt, subject, text)
+	ib.merged, ib.teams, ib.used = experiment.TeamDraft(ib.control, pers, seed, 0, ib.merged, ib.teams, ib.used)
+	// The merged order is copied into the rank buffers' order (same length: both
+	// rankings hold every candidate), so the buffers go back to the pool now.
+	order := append(b.Order[:0], ib.merged...)
+	teams := slices.Clone(ib.teams)
+	interleavePool.Put(ib)
+	return order, teams
+}
+
+// teamAt is the team name of slot k of an interleaved list ("" outside interleaving).
+func teamAt(teams []experiment.Team, k int) string {
+	if k < len(teams) {
+		return teams[k].Name()
+	}
+	return ""
+}
 
 // Flush returns once every event acknowledged before the call is in lake files.
 func (s *Server) Flush(ctx context.Context) error { return s.pipe.flush(ctx) }

@@ -38,6 +38,7 @@ type searchResult struct {
 	Price           float64             `json:"price,omitempty"`
 	RecommendedSize string              `json:"recommended_size,omitempty"`
 	InStockInSize   bool                `json:"in_stock_in_size"`
+	Team            string              `json:"team,omitempty"` // interleaved arm: the ranker that placed it
 	Explain         []rank.Contribution `json:"explain,omitempty"`
 }
 
@@ -136,7 +137,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		sizeCustomer = customerID
 	}
 	snap := s.active.Load()
-	order := snap.Rank(rank.QueryKey(text), prof, sc.items, sc.text, &sc.bufs)
+	order, teams := s.rankForArm(ctx, snap, arm, q, text, prof, sc.items, sc.text, &sc.bufs)
 	resp := searchResponse{
 		SearchID: event.NewMessageID(), Personalized: prof != nil, Arm: arm, ModelVersion: snap.Version, Total: res.Total,
 	}
@@ -145,6 +146,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		p := sc.prods[i]
 		out := searchResult{ProductID: p.ProductID, Score: round4(sc.bufs.Scores[i]), Name: p.Name, Brand: p.Brand, Category: p.Category, Color: p.Color, Gender: p.Gender, Price: p.Price}
 		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizeCustomer, prof, p)
+		out.Team = teamAt(teams, k)
 		if explain {
 			out.Explain = snap.Explain(&sc.bufs, i)
 		}

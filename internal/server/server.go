@@ -70,6 +70,9 @@ func (c *Config) setDefaults() error {
 	if c.Split == (experiment.Split{}) {
 		c.Split.Treatment = 1
 	}
+	if err := c.Split.Validate(); err != nil {
+		return fmt.Errorf("invalid experiment split: %w", err)
+	}
 	if c.IngestAckTimeout <= 0 {
 		// A durable write that is merely slow (a busy disk, a loaded machine) should not
 		// turn into a 503 and a retry storm; a stream that fails still trips the
@@ -109,6 +112,8 @@ type Server struct {
 	items     atomic.Pointer[itemTable]
 	models    models
 	sizeModel atomic.Pointer[size.Model]
+
+	metricsCache experiment.Cache // per-day business metrics (experiment.go)
 
 	closeOnce sync.Once
 	closers   []func() error

@@ -52,6 +52,7 @@ type searchResult struct {
 	id    string
 	items []int32
 	arm   string
+	teams []string // per item, when the server interleaved two rankings
 }
 
 // worker simulates the customers of one partition for a day.

@@ -369,6 +369,7 @@ type liveSearch struct {
 	Arm      string `json:"arm"`
 	Results  []struct {
 		ProductID event.Flex `json:"product_id"`
+		Team      string     `json:"team"` // interleaved arm: the ranker that placed it
 	} `json:"results"`
 }
 
@@ -398,6 +399,9 @@ func (le *liveEnv) search(ctx context.Context, wk *worker, q, userID, anonID str
 	for _, r := range ls.Results {
 		if p, ok := le.w.productIndex(string(r.ProductID)); ok && len(res.items) < le.w.cfg.Query.ListSize {
 			res.items = append(res.items, int32(p))
+			if r.Team != "" && strings.Trim(r.Team, "abcdefghijklmnopqrstuvwxyz_") == "" {
+				res.teams = append(res.teams, r.Team) // a plain word: written into impressions as is
+			}
 		}
 	}
 	return res, nil

@@ -140,6 +140,11 @@ func (wk *worker) session(ctx context.Context, r *rand.Rand, ci int, c *customer
 				o.b = append(o.b, w.catalog[p].ProductID...)
 				o.b = append(o.b, `","position":`...)
 				o.b = appendInt(o.b, i+1)
+				if len(res.teams) == len(res.items) {
+					o.b = append(o.b, `,"team":"`...)
+					o.b = append(o.b, res.teams[i]...)
+					o.b = append(o.b, '"')
+				}
 				o.b = append(o.b, '}')
 			}
 			o.b = append(o.b, ']')

@@ -33,13 +33,6 @@
 
   // ---- business metrics per day --------------------------------------------
 
-  async function pool(items, n, fn) {
-    var out = new Array(items.length), i = 0;
-    async function worker() { while (i < items.length) { var k = i++; out[k] = await fn(items[k]).catch(function (e) { return { error: e }; }); } }
-    await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-    return out;
-  }
-
   function endDay() {
     var v = $('#end').value;
     return v ? Date.parse(v + 'T00:00:00Z') + DAY : Math.floor(Date.now() / DAY) * DAY + DAY;
@@ -56,11 +49,16 @@
     $('#range').textContent = 'loading ' + dayStr(from) + ' → ' + dayStr(to - DAY) + '…';
     var days = [];
     for (var t = from; t < to; t += DAY) days.push(t);
-    var all = metrics(from, to);
-    var per = await pool(days, 3, function (d) { return metrics(d, d + DAY); });
-    var whole = await all;
-    $('#range').textContent = dayStr(from) + ' → ' + dayStr(to - DAY);
+    // One request: the report carries every day ("daily"), computed once per day of
+    // lake files and cached by the server.
+    var whole = await metrics(from, to);
+    var byDay = {};
+    (whole.daily || []).forEach(function (d) { byDay[d.day] = d; });
+    var per = days.map(function (d) { return byDay[dayStr(d)] || null; });
+    $('#range').textContent = dayStr(from) + ' → ' + dayStr(to - DAY) +
+      (whole.days_cached ? ' (' + whole.days_cached + ' of ' + (whole.days_cached + whole.days_computed) + ' days from the cache)' : '');
     abTable(whole);
+    interleavingPanel(whole, days, per);
     var ser = function (key, scale) {
       return Object.keys(ARMS).map(function (arm) {
         return {
@@ -93,7 +91,9 @@
       return;
     }
     var rows = [['click_through_rate', 'click-through rate', pct], ['mean_position_clicked', 'mean position of clicked item', f2],
-      ['mean_position_purchased', 'mean position of purchased item', f2], ['repeated_search_rate', 'repeated-search rate', pct],
+      ['median_position_clicked', 'median position of clicked item', f2],
+      ['mean_position_purchased', 'mean position of purchased item', f2], ['median_position_purchased', 'median position of purchased item', f2],
+      ['repeated_search_rate', 'repeated-search rate', pct],
       ['conversion_rate', 'conversion', pct], ['size_return_rate', 'size-related return rate', pct]];
     var ch = {};
     (rep.changes || []).forEach(function (c) { ch[c.metric] = c; });
@@ -110,6 +110,29 @@
         (c ? '[' + c.ci95[0].toFixed(4) + ', ' + c.ci95[1].toFixed(4) + ']' : '–') + '</td></tr>';
     });
     $('#ab-table').innerHTML = h + '</tbody></table>';
+  }
+
+  // interleavingPanel shows the team-draft interleaving preference: wins, ties and losses
+  // of the personalized ranker's team, the preference with its CI, and its daily course.
+  function interleavingPanel(rep, days, per) {
+    var in_ = rep.interleaving;
+    if (!in_) {
+      $('#il-table').innerHTML = '<p class="muted">No interleaved traffic in this window (the split sends none to interleaving).</p>';
+      $('#c-il').innerHTML = '';
+      return;
+    }
+    var sgn = function (v) { return (v >= 0 ? '+' : '') + v.toFixed(3); };
+    $('#il-table').innerHTML = '<table class="tbl" id="il"><thead><tr><th>lists</th><th>with clicks</th><th>personalized wins</th><th>ties</th>' +
+      '<th>control wins</th><th>preference</th><th>95% CI</th><th>sign test p</th></tr></thead><tbody><tr><td>' + in_.lists + '</td><td>' +
+      in_.lists_with_clicks + '</td><td>' + in_.wins + '</td><td>' + in_.ties + '</td><td>' + in_.losses + '</td><td>' + sgn(in_.preference.value) +
+      '</td><td>[' + sgn(in_.preference.ci95[0]) + ', ' + sgn(in_.preference.ci95[1]) + ']</td><td>' + in_.sign_test_p.toPrecision(2) + '</td></tr></tbody></table>';
+    chart.line($('#c-il'), { xfmt: short, yfmt: function (v) { return v.toFixed(2); }, series: [{
+      name: 'preference for personalized', color: ARMS.personalized, points: days.map(function (d, i) {
+        var x = per[i] && per[i].interleaving;
+        if (!x || !x.lists_with_clicks) return [d, null];
+        return [d, x.preference.value, x.preference.ci95[0], x.preference.ci95[1]];
+      })
+    }] });
   }
 
   // latest: walk back from today in 30-day, then 5-day, then 1-day windows to the newest

@@ -190,12 +190,22 @@
       show('#results-view');
       return;
     }
-    bespoke.track('Products Searched', Object.keys(filters).length
-      ? { query: q, search_id: resp.search_id, filters: filters } : { query: q, search_id: resp.search_id });
-    bespoke.track('Product List Viewed', {
+    var searched = { query: q, search_id: resp.search_id };
+    if (Object.keys(filters).length) searched.filters = filters;
+    if (resp.arm) searched.arm = resp.arm;
+    bespoke.track('Products Searched', searched);
+    // The arm, and in the interleaved arm each item's team, go with the impressions:
+    // the server's metrics credit clicks to the ranker that placed the item.
+    var viewed = {
       search_id: resp.search_id, query: q,
-      products: resp.results.map(function (r, i) { return { product_id: r.product_id, position: offset + i + 1 }; })
-    });
+      products: resp.results.map(function (r, i) {
+        var p = { product_id: r.product_id, position: offset + i + 1 };
+        if (r.team) p.team = r.team;
+        return p;
+      })
+    };
+    if (resp.arm) viewed.arm = resp.arm;
+    bespoke.track('Product List Viewed', viewed);
     last = { key: key, query: q, filters: filters, offset: offset, resp: resp };
     renderResults(last);
   }
@@ -210,6 +220,7 @@
     var why = resp.personalized ? 'Personalized for ' + (id || 'this visitor')
       : bespoke.optedOut() ? 'Not personalized: opted out'
       : resp.arm === 'control' ? 'Not personalized: control arm of the A/B test'
+      : resp.arm === 'interleaved' ? 'Interleaved: the control and personalized rankings merged by team draft'
       : 'Not personalized: nothing known about ' + (id || 'this visitor') + ' yet';
     st.innerHTML = '<b>' + esc(why) + '</b><span>arm <code>' + esc(resp.arm || '?') + '</code> · model <code>' +
       esc(resp.model_version || 'default') + '</code></span>';
@@ -434,9 +445,11 @@
     document.getElementById('results').addEventListener('click', function (e) {
       var li = e.target.closest('.card');
       if (!li || !last) return;
-      bespoke.track('Product Clicked', {
+      var clicked = {
         product_id: li.dataset.productId, position: +li.dataset.position, search_id: last.resp.search_id, query: last.query
-      });
+      };
+      if (last.resp.arm) clicked.arm = last.resp.arm;
+      bespoke.track('Product Clicked', clicked);
     });
     window.addEventListener('hashchange', route);
     route();
