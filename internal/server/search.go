@@ -129,6 +129,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if arm == experiment.Personalized {
 		sizeCustomer = q.Get("customer_id")
 	}
+	sizes := s.sizesFor(ctx, sizeCustomer)
+	defer sizes.release()
 	snap := s.active.Load()
 	order := snap.Rank(rank.QueryKey(text), prof, sc.items, sc.text, &sc.bufs)
 	resp := searchResponse{
@@ -139,7 +141,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		i := order[k]
 		p := sc.prods[i]
 		out := searchResult{ProductID: p.ProductID, Score: round4(sc.bufs.Scores[i]), Name: p.Name, Brand: p.Brand, Category: p.Category, Color: p.Color, Gender: p.Gender, Price: p.Price}
-		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizeCustomer, prof, p)
+		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizes, prof, p)
 		if explain {
 			out.Explain = snap.Explain(&sc.bufs, i)
 		}
