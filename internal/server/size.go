@@ -106,9 +106,17 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 	}
 	m.RecommendProfile(known, p, rec)
 	rec.ProductID = p.ProductID
-	s.metrics.searchLatency.WithLabelValues("size").Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	s.metrics.searchLatency.WithLabelValues("size").Observe(took.Seconds())
 	s.metrics.searches.WithLabelValues("size", strconv.FormatBool(rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey)).Inc()
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, sizeResponse{rec, float64(took.Microseconds()) / 1000})
+}
+
+// sizeResponse is the answer of /v1/size: the recommendation and, like search, the
+// server's own handling time (which `bespoke bench size` reports as server-side).
+type sizeResponse struct {
+	*size.Recommendation
+	TookMS float64 `json:"took_ms"`
 }
 
 // searchSizes is what a search needs to put a size on each result: the size model and

@@ -71,6 +71,10 @@ func sizeAnswer(t *testing.T, base, customer, product string) map[string]any {
 	if code != 200 {
 		t.Fatalf("size of %s for %s: %d %v", product, customer, code, m)
 	}
+	if took, ok := m["took_ms"].(float64); !ok || took < 0 {
+		t.Fatalf("size answer without its took_ms: %v", m)
+	}
+	delete(m, "took_ms") // the one field that differs between equal answers
 	return m
 }
 
