@@ -130,7 +130,7 @@ func (s *Server) eraseCustomer(ctx context.Context, id string) error {
 	if err := s.profiles.Put(ctx, erasedKey(id), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return err
 	}
-	for _, k := range [][]byte{customerKey(id), anonymousKey(id)} {
+	for _, k := range [][]byte{customerKey(id), anonymousKey(id), sizeKey(id)} {
 		if err := s.profiles.Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -148,6 +148,14 @@ func (s *Server) publish(ctx context.Context, res *train.Result, force bool) (bo
 	if !activate {
 		return false, nil
 	}
+	if res.Size != nil {
+		// the customers' size profiles go to the store before the model that reads them
+		n, err := s.publishSizeProfiles(ctx, res.Size)
+		if err != nil {
+			return false, fmt.Errorf("cannot publish the size profiles: %w", err)
+		}
+		s.log.Info("size profiles published", "version", v, "profiles", n)
+	}
 	return true, s.activateLocked(ctx, v, res.Snapshot, res.Size)
 }
 
@@ -177,7 +185,7 @@ func (s *Server) activateLocked(ctx context.Context, v string, snap *rank.Snapsh
 	}
 	s.active.Store(snap)
 	if sm != nil {
-		s.sizeModel.Store(sm)
+		s.serveSizeModel(sm)
 	}
 	s.log.Info("model activated", "version", v)
 	return nil

@@ -136,6 +136,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		sizeCustomer = customerID
 	}
+	sizes := s.sizesFor(ctx, sizeCustomer)
+	defer sizes.release()
 	snap := s.active.Load()
 	order, teams := s.rankForArm(ctx, snap, arm, q, text, prof, sc.items, sc.text, &sc.bufs)
 	resp := searchResponse{
@@ -145,7 +147,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		i := order[k]
 		p := sc.prods[i]
 		out := searchResult{ProductID: p.ProductID, Score: round4(sc.bufs.Scores[i]), Name: p.Name, Brand: p.Brand, Category: p.Category, Color: p.Color, Gender: p.Gender, Price: p.Price}
-		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizeCustomer, prof, p)
+		out.RecommendedSize, out.InStockInSize = s.sizeFor(sizes, prof, p)
 		out.Team = teamAt(teams, k)
 		if explain {
 			out.Explain = snap.Explain(&sc.bufs, i)

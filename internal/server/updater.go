@@ -101,6 +101,9 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 		if err != nil {
 			return err
 		}
+		if err := u.s.observeSizes(ctx, p.key, p.events); err != nil {
+			return err
+		}
 	}
 	for _, m := range merges {
 		if err := u.s.mergeAnonymous(ctx, m[0], m[1]); err != nil {

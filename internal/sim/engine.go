@@ -38,11 +38,32 @@ func recLess(a, b rec) int {
 	return 0
 }
 
+// sizeAdvice is a size recommendation as the storefront shows it.
+type sizeAdvice struct {
+	label string
+	basis string
+}
+
+// personal reports whether the advice is for this customer: it rests on their own
+// purchases or survey, or the store does not say (CONTRACT §4 has no basis; the page
+// just shows a size). Advice the store itself calls generic — the size most customers
+// keep in the product, or take in its category — is no reason for a shopper who knows
+// their size to buy another one.
+func (a sizeAdvice) personal() bool {
+	switch a.basis {
+	case "", "purchases", "survey":
+		return true
+	}
+	return false
+}
+
 // env is where simulated customers get rankings and size advice: the built-in ranker
 // offline, a running server live.
 type env interface {
 	search(ctx context.Context, wk *worker, q, userID, anonID string) (searchResult, error)
-	size(ctx context.Context, userID, anonID string, p int) (string, bool, error)
+	// size is the store's size advice for a product: the label ("" when none is shown)
+	// and what it rests on (the basis of /v1/size: purchases, survey, product, population).
+	size(ctx context.Context, userID, anonID string, p int) (sizeAdvice, error)
 	// optOut tells the store a customer opted out of personalization (besides the event).
 	optOut(ctx context.Context, userID string) error
 	live() bool

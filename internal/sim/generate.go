@@ -21,8 +21,8 @@ func (o offline) search(_ context.Context, wk *worker, q, _, _ string) (searchRe
 	return searchResult{id: id, items: o.w.rankBuiltin(q, o.w.cfg.Query.ListSize, wk.sc)}, nil
 }
 
-func (offline) size(context.Context, string, string, int) (string, bool, error) {
-	return "", false, nil
+func (offline) size(context.Context, string, string, int) (sizeAdvice, error) {
+	return sizeAdvice{}, nil
 }
 func (offline) live() bool                           { return false }
 func (offline) optOut(context.Context, string) error { return nil }

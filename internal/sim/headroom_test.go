@@ -49,9 +49,9 @@ func (o oracleEnv) search(ctx context.Context, wk *worker, q, uid, anon string) 
 	return res, nil
 }
 
-func (o oracleEnv) size(_ context.Context, uid, anon string, pi int) (string, bool, error) {
+func (o oracleEnv) size(_ context.Context, uid, anon string, pi int) (sizeAdvice, error) {
 	if !o.doSize {
-		return "", false, nil
+		return sizeAdvice{}, nil
 	}
 	w := o.w
 	ci, ok := w.customerIndex(uid)
@@ -70,7 +70,7 @@ func (o oracleEnv) size(_ context.Context, uid, anon string, pi int) (string, bo
 			best, bd = j, d
 		}
 	}
-	return w.catalog[pi].Sizes[best].Size, true, nil
+	return sizeAdvice{label: w.catalog[pi].Sizes[best].Size, basis: "purchases"}, nil
 }
 
 // playWith plays a world with env e and returns its stats and the size-return rate

@@ -407,7 +407,7 @@ func (le *liveEnv) search(ctx context.Context, wk *worker, q, userID, anonID str
 	return res, nil
 }
 
-func (le *liveEnv) size(ctx context.Context, userID, anonID string, p int) (string, bool, error) {
+func (le *liveEnv) size(ctx context.Context, userID, anonID string, p int) (sizeAdvice, error) {
 	le.requests.Add(1)
 	v := url.Values{}
 	v.Set("customer_id", userID)
@@ -419,18 +419,19 @@ func (le *liveEnv) size(ctx context.Context, userID, anonID string, p int) (stri
 	if err != nil {
 		var se interface{ Timeout() bool }
 		if errors.As(err, &se) {
-			return "", false, nil // a slow size service: the page shows no recommendation
+			return sizeAdvice{}, nil // a slow size service: the page shows no recommendation
 		}
 		le.fail(err)
-		return "", false, fmt.Errorf("cannot get a size recommendation: %w", err)
+		return sizeAdvice{}, fmt.Errorf("cannot get a size recommendation: %w", err)
 	}
 	var ans struct {
 		RecommendedSize event.Flex `json:"recommended_size"`
+		Basis           string     `json:"basis"`
 	}
 	if err := json.Unmarshal(data, &ans); err != nil {
-		return "", false, fmt.Errorf("cannot read the answer of /v1/size for %s: %w", le.w.catalog[p].ProductID, err)
+		return sizeAdvice{}, fmt.Errorf("cannot read the answer of /v1/size for %s: %w", le.w.catalog[p].ProductID, err)
 	}
-	return string(ans.RecommendedSize), ans.RecommendedSize != "", nil
+	return sizeAdvice{label: string(ans.RecommendedSize), basis: ans.Basis}, nil
 }
 
 func (le *liveEnv) optOut(ctx context.Context, userID string) error {

@@ -29,6 +29,7 @@ type cartLine struct {
 	size   int // index into the product's sizes
 	source string
 	rec    string // recommended size shown, if any
+	basis  string // what the recommendation rested on (live mode)
 	qty    int
 	wearer uint8
 }
@@ -569,9 +570,10 @@ func (w *World) examine(r *rand.Rand, c *customer, it *intent, items []int32) []
 	return clicks
 }
 
-// chooseSize picks the size the wearer buys: the recommended one when shown and
-// trusted, else their usual size, adjusted for the brand's sizing if they know it;
-// the next size when theirs is out of stock (sometimes), else nothing.
+// chooseSize picks the size the wearer buys: the recommended one when shown, meant
+// for them (not the store's generic "most customers keep 9") and trusted, else their
+// usual size, adjusted for the brand's sizing if they know it; the next size when
+// theirs is out of stock (sometimes), else nothing.
 func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi uint8, pi int, uid, anon string) (cartLine, bool, error) {
 	w := wk.w
 	p := &w.products[pi]
@@ -584,14 +586,15 @@ func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi 
 		line.source = "none"
 		return line, true, nil
 	}
-	rec, shown, err := wk.env.size(ctx, uid, anon, pi)
+	adv, err := wk.env.size(ctx, uid, anon, pi)
 	if err != nil {
 		return line, false, err
 	}
-	if shown {
+	rec := adv.label
+	if rec != "" {
 		wk.stats.RecommendationsShown++
-		line.rec = rec
-		if c.trusts {
+		line.rec, line.basis = rec, adv.basis
+		if c.trusts && adv.personal() {
 			for j, s := range cp.Sizes {
 				if s.Size == rec && s.InStock {
 					line.size, line.source = j, "recommended"
@@ -752,6 +755,9 @@ func (wk *worker) order(t int64, r *rand.Rand, ci int, c *customer, uid, anon st
 			to.str("source", l.source)
 			if l.rec != "" {
 				to.str("recommended_size", l.rec)
+				if l.basis != "" {
+					to.str("recommended_basis", l.basis)
+				}
 			}
 			to.bool("returned", reason != "")
 			if reason != "" {

@@ -5,6 +5,13 @@
 // size for a customer and product with per-size P(too small / fits / too large), a
 // confidence and a fit note a shopper understands.
 //
+// A customer's true size is kept in one latent scale per system — men's US shoe sizes,
+// alpha letters, waist inches — and each product's labels are converted by its Scale:
+// women's shoes (a women's 8 fits like a men's 6.5; the product's gender, or a
+// "W8"/"women's 8" label, decides) and US dress sizes 00–24 (read as the waist each is
+// cut for). A survey shoe size that does not say whose scale it is in is read in the
+// scale of the shoe asked about until a purchase settles it.
+//
 // The model follows Sembium et al. (RecSys 2017): a cumulative-logit (ordinal) loss on
 // d = true size + offset − label, with symmetric thresholds; with Gaussian (L2) priors in
 // the spirit of Guigourès et al. (RecSys 2018): brand offsets shrink to 0, a product's

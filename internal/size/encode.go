@@ -56,7 +56,10 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // UnmarshalBinary decodes MarshalBinary's output; bad input is an error, never a panic.
+// It reuses the capacity of p.Sizes (a server decodes into pooled profiles); after an
+// error p holds no entries.
 func (p *Profile) UnmarshalBinary(b []byte) error {
+	p.Sizes = p.Sizes[:0]
 	d := decoder{binenc.NewReader(b)}
 	if v := d.byte(); d.Err() == nil && v != profileVersion {
 		return fmt.Errorf("size profile has encoding version %d; want %d", v, profileVersion)
@@ -65,7 +68,10 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 	if d.Err() == nil && n > maxProfileRows {
 		return fmt.Errorf("size profile claims %d entries; at most %d", n, maxProfileRows)
 	}
-	sizes := make([]TrueSize, 0, n)
+	sizes := p.Sizes[:0]
+	if uint64(cap(sizes)) < n {
+		sizes = make([]TrueSize, 0, n)
+	}
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		flags := d.byte()
 		mean := int16(d.uint16())

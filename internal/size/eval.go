@@ -75,7 +75,7 @@ func NewMostFrequentSize(train []Observation) *MostFrequentSize {
 		if err != nil || sys == SystemNone {
 			continue
 		}
-		v, ok := parseValue(sys, o.Size)
+		v, ok := parseLabel(sys, obsScale(sys, o.Scale, o.Gender), o.Size)
 		if !ok {
 			continue
 		}
@@ -123,7 +123,7 @@ func (b *MostFrequentSize) Scores(customerID string, p *catalog.Product, size st
 		return 0, 0, 0, false
 	}
 	sys := systemOf(p)
-	v, ok := parseValue(sys, size)
+	v, ok := parseLabel(sys, ProductScale(p), size)
 	if !ok {
 		return 0, 0, 0, false
 	}
@@ -148,8 +148,9 @@ func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product
 	}
 	best, bestIn := "", ""
 	bd, bdIn := math.Inf(1), math.Inf(1)
+	sc := ProductScale(p)
 	for _, z := range p.Sizes {
-		v, ok := parseValue(sys, z.Size)
+		v, ok := parseLabel(sys, sc, z.Size)
 		if !ok {
 			continue
 		}
@@ -216,10 +217,10 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 		lab[0] = append(lab[0], o.Outcome == OutcomeTooSmall)
 		lab[1] = append(lab[1], o.Outcome == OutcomeKept)
 		lab[2] = append(lab[2], o.Outcome == OutcomeTooLarge)
-		sys := systemOf(p)
-		bought, _ := parseValue(sys, o.Size)
+		sys, sc := systemOf(p), ProductScale(p)
+		bought, _ := parseLabel(sys, sc, o.Size)
 		recLabel := pred.RecommendedSize(o.CustomerID, p)
-		rec, recOK := parseValue(sys, recLabel)
+		rec, recOK := parseLabel(sys, sc, recLabel)
 		switch o.Outcome {
 		case OutcomeKept:
 			r.NKept++

@@ -25,6 +25,18 @@ type TrueSize struct {
 	HasUsual bool
 }
 
+// labelShift is what to subtract from the entry's Mean and Usual to put them on the
+// latent scale when serving a product of scale sc. Entries are on the latent scale,
+// except a US shoe size known from a survey alone that did not say the customer's
+// gender: which scale (men's or women's) the customer answered in is unknown, and it
+// is read in the scale of the shoes they look at, until a purchase settles it.
+func (t *TrueSize) labelShift(sc Scale) float64 {
+	if t.System == SystemUSShoe && t.Survey && t.N == 0 && t.Gender == genderUnknown && sc == ScaleWomensShoe {
+		return WomensShoeShift
+	}
+	return 0
+}
+
 // Profile is what the model knows about one customer: a true size per size system and
 // wearer. It is small (see MarshalBinary) and is what a key-value store holds.
 type Profile struct {
@@ -124,7 +136,7 @@ func (m *Model) Profiles(fn func(customerID string, p *Profile) error) error {
 	return nil
 }
 
-func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []string, prodGender map[string]uint8, prodCat map[string]string, pop popTable, body *BodyModel) *Model {
+func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []string, prodGender map[string]uint8, prodCat map[string]string, prodScale map[string]Scale, pop popTable, body *BodyModel) *Model {
 	m := &Model{links: f.links, single: f.opts.SingleLatent, brandSD: f.opts.BrandSD, pop: pop, body: body,
 		brands: make(map[string]*ItemFit, len(f.brands)), products: make(map[string]*ItemFit, len(f.prods)),
 		profiles: make(map[string]*Profile, len(custIDs))}
@@ -195,7 +207,7 @@ func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []strin
 			}
 		}
 		if bestN > 0 {
-			m.products[id].Mode = Label(f.prods[i].sys, best)
+			m.products[id].Mode = LabelIn(f.prods[i].sys, prodScale[id], best)
 		}
 	}
 	for s := range f.slots {
@@ -365,4 +377,14 @@ func (t *TrueSize) quantize() {
 	if t.HasUsual {
 		t.Usual = float32(int16(clamp(math.Round(float64(t.Usual)*100), math.MinInt16+1, math.MaxInt16))) / 100
 	}
+}
+
+// WithoutProfiles is the model with its shared parts only (links, priors, brand and
+// product offsets, the survey → size model) and no customer profiles: what a server
+// keeps in memory once the profiles live in a key-value store (see Profiles), so that
+// the store is the one place a customer's sizes are read, updated and erased.
+func (m *Model) WithoutProfiles() *Model {
+	c := *m
+	c.profiles = map[string]*Profile{}
+	return &c
 }

@@ -50,8 +50,13 @@ func (l link) probsScaled(d, s float64) (ps, pf, pl float64) {
 	f1 := sigmoid((-l.Tau - u) * s)
 	f2 := sigmoid((l.Tau - u) * s)
 	pl = f1
-	pf = f2 - f1
 	ps = 1 - f2
+	// P(fit) from the side where it does not cancel (see grad)
+	if u < 0 {
+		pf = sigmoid((l.Tau+u)*s) - sigmoid((-l.Tau+u)*s)
+	} else {
+		pf = f2 - f1
+	}
 	if pf < 0 {
 		pf = 0
 	}
@@ -75,13 +80,20 @@ func (l link) grad(d float64, y Outcome) (nll, g, h float64) {
 		gu = -f2
 		hu = f2 * (1 - f2)
 	case OutcomeKept:
-		f1 := sigmoid(-l.Tau - u)
-		f2 := sigmoid(l.Tau - u)
+		// The loss is symmetric in u; computing it at |u| keeps f1 and f2 small, where
+		// their difference does not cancel (at u ≪ 0 both round to 1 and the gradient
+		// would vanish: a kept purchase far from the current estimate would not pull).
+		a := math.Abs(u)
+		f1 := sigmoid(-l.Tau - a)
+		f2 := sigmoid(l.Tau - a)
 		d1, d2 := f1*(1-f1), f2*(1-f2)
-		den := math.Max(f2-f1, 1e-12)
+		den := math.Max(f2-f1, 1e-300)
 		nll = -math.Log(den)
 		gu = (d2 - d1) / den
 		hu = (d1*(1-2*f1)-d2*(1-2*f2))/den + gu*gu
+		if u < 0 {
+			gu = -gu
+		}
 	default:
 		return 0, 0, 0
 	}
@@ -105,12 +117,16 @@ func (l link) paramGrad(d float64, y Outcome) (ga, gb float64) {
 		gu = -f2
 		gtau = f2
 	case OutcomeKept:
-		f1 := sigmoid(-l.Tau - u)
-		f2 := sigmoid(l.Tau - u)
+		a := math.Abs(u) // symmetric, see grad
+		f1 := sigmoid(-l.Tau - a)
+		f2 := sigmoid(l.Tau - a)
 		d1, d2 := f1*(1-f1), f2*(1-f2)
-		den := math.Max(f2-f1, 1e-12)
+		den := math.Max(f2-f1, 1e-300)
 		gu = (d2 - d1) / den
 		gtau = -(d1 + d2) / den
+		if u < 0 {
+			gu = -gu
+		}
 	}
 	return l.Kappa * gu * d, l.Tau * gtau
 }
@@ -124,7 +140,8 @@ func (l link) nll(d float64, y Outcome) float64 {
 	case OutcomeTooSmall:
 		return -math.Log(math.Max(sigmoid(u-l.Tau), 1e-300))
 	case OutcomeKept:
-		return -math.Log(math.Max(sigmoid(l.Tau-u)-sigmoid(-l.Tau-u), 1e-300))
+		a := math.Abs(u) // symmetric, see grad
+		return -math.Log(math.Max(sigmoid(l.Tau-a)-sigmoid(-l.Tau-a), 1e-300))
 	}
 	return 0
 }

@@ -160,6 +160,7 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	}
 	dst.ProductFit = flag.Fit
 	pg := parseGenderFast(p.Gender)
+	sc := productScale(sys, pg, p)
 	chosen, other := pickWearer(prof, sys, pg)
 	var theta, vt float64
 	var width int8
@@ -167,16 +168,17 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	switch {
 	case chosen >= 0:
 		ts := &prof.Sizes[chosen]
-		theta, vt, width = float64(ts.Mean), float64(ts.SD)*float64(ts.SD), ts.Width
+		shift := ts.labelShift(sc)
+		theta, vt, width = float64(ts.Mean)-shift, float64(ts.SD)*float64(ts.SD), ts.Width
 		if ts.HasUsual {
-			usual = float64(ts.Usual)
+			usual = float64(ts.Usual) - shift
 		}
 		dst.Basis = BasisPurchases
 		if ts.N == 0 {
 			dst.Basis = BasisSurvey
 		}
 	case prod != nil && prod.Mode != "":
-		v, _ := parseValue(sys, prod.Mode)
+		v, _ := parseLabel(sys, sc, prod.Mode)
 		pp := m.popFor(sys, pg, prod, p)
 		theta, vt = v.Pos-o, math.Min(pp.Var, sys.Step()*sys.Step())
 		dst.Basis = BasisProduct
@@ -185,7 +187,7 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 		theta, vt = pp.Mean, pp.Var
 		dst.Basis = BasisPopulation
 	}
-	best, bestAll := m.fillSizes(p, sys, theta, vt+vo, o, width, dst)
+	best, bestAll := m.fillSizes(p, sys, sc, theta, vt+vo, o, width, dst)
 	if best < 0 {
 		dst.Basis = BasisNone
 		return
@@ -195,16 +197,16 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	if other >= 0 {
 		// report both wearers; the other's recommendation is computed on a scratch copy
 		ts := &prof.Sizes[other]
-		otherRec := m.bestLabel(p, sys, float64(ts.Mean), float64(ts.SD)*float64(ts.SD)+vo, o, ts.Width)
-		c := &prof.Sizes[chosen]
+		otherMean := float64(ts.Mean) - ts.labelShift(sc)
+		otherRec := m.bestLabel(p, sys, sc, otherMean, float64(ts.SD)*float64(ts.SD)+vo, o, ts.Width)
 		dst.Wearers = append(dst.Wearers,
-			WearerSize{Gender: genderName(c.Gender), UsualSize: Label(sys, float64(c.Mean)), RecommendedSize: dst.RecommendedSize, Chosen: true},
-			WearerSize{Gender: genderName(ts.Gender), UsualSize: Label(sys, float64(ts.Mean)), RecommendedSize: otherRec})
+			WearerSize{Gender: genderName(prof.Sizes[chosen].Gender), UsualSize: LabelIn(sys, sc, theta), RecommendedSize: dst.RecommendedSize, Chosen: true},
+			WearerSize{Gender: genderName(ts.Gender), UsualSize: LabelIn(sys, sc, otherMean), RecommendedSize: otherRec})
 	}
 	if math.IsNaN(usual) {
 		usual = theta
 	}
-	dst.FitNote = note(dst.Basis, flag.Fit, sys, usual, dst, best, bestAll, prod)
+	dst.FitNote = note(dst.Basis, flag.Fit, sys, sc, usual, dst, best, bestAll, prod)
 }
 
 func (m *Model) popFor(sys System, g uint8, prod *ItemFit, p *catalog.Product) PopPrior {
@@ -222,18 +224,18 @@ const widthMismatchPenalty = 0.3
 // fillSizes appends the per-size probabilities to dst.Sizes and returns the index of
 // the best size: the highest P(fit) (less a penalty for a width that is not the
 // customer's) among sizes in stock, or among all if none is; and the best of all sizes.
-func (m *Model) fillSizes(p *catalog.Product, sys System, theta, v, o float64, width int8, dst *Recommendation) (int, int) {
+func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, dst *Recommendation) (int, int) {
 	lk := m.links[sys]
-	sc := lk.scale(v)
+	ks := lk.scale(v)
 	best, bestIn := -1, -1
 	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
-		val, ok := parseValue(sys, z.Size)
+		val, ok := parseLabel(sys, sc, z.Size)
 		if !ok {
 			continue
 		}
-		ps, pf, pl := lk.probsScaled(theta+o-val.Pos, sc)
+		ps, pf, pl := lk.probsScaled(theta+o-val.Pos, ks)
 		dst.Sizes = append(dst.Sizes, SizeProb{Size: z.Size, PSmall: ps, PFit: pf, PLarge: pl, InStock: z.InStock})
 		score := pf
 		if width != WidthUnknown && val.Width != WidthUnknown && val.Width != width {
@@ -254,13 +256,13 @@ func (m *Model) fillSizes(p *catalog.Product, sys System, theta, v, o float64, w
 }
 
 // bestLabel is the size fillSizes would choose, without recording the sizes.
-func (m *Model) bestLabel(p *catalog.Product, sys System, theta, v, o float64, width int8) string {
+func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8) string {
 	lk := m.links[sys]
 	best, bestIn := "", ""
 	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
-		val, ok := parseValue(sys, z.Size)
+		val, ok := parseLabel(sys, sc, z.Size)
 		if !ok {
 			continue
 		}
@@ -282,7 +284,7 @@ func (m *Model) bestLabel(p *catalog.Product, sys System, theta, v, o float64, w
 }
 
 // note words the recommendation for a shopper.
-func note(basis, fit string, sys System, usualPosition float64, r *Recommendation, best, bestAll int, prod *ItemFit) string {
+func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Recommendation, best, bestAll int, prod *ItemFit) string {
 	rec := r.Sizes[best].Size
 	if bestAll != best {
 		ideal := r.Sizes[bestAll].Size
@@ -291,9 +293,9 @@ func note(basis, fit string, sys System, usualPosition float64, r *Recommendatio
 		}
 		return "The size most likely to fit, " + ideal + ", is out of stock: " + rec + " is the closest in stock"
 	}
-	recPos, _ := parseValue(sys, rec)
-	usual := Label(sys, usualPosition)
-	usualPos, _ := parseValue(sys, usual)
+	recPos, _ := parseLabel(sys, sc, rec)
+	usual := LabelIn(sys, sc, usualPosition)
+	usualPos, _ := parseLabel(sys, sc, usual)
 	same := math.Abs(recPos.Pos-usualPos.Pos) < 1e-9
 	switch basis {
 	case BasisPurchases:
@@ -345,19 +347,21 @@ func (m *Model) FitProbs(prof *Profile, p *catalog.Product, label string) (small
 	if sys == SystemNone {
 		return 0, 0, 0, fmt.Errorf("product %q has no size system", p.ProductID)
 	}
-	val, err := ParseSize(sys, label)
+	pg := parseGenderFast(p.Gender)
+	sc := productScale(sys, pg, p)
+	val, err := ParseSizeIn(sys, sc, label)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("product %q: %w", p.ProductID, err)
 	}
 	o, vo, _, prod := m.itemOffset(p, sys)
-	pg := parseGenderFast(p.Gender)
 	chosen, _ := pickWearer(prof, sys, pg)
 	var theta, vt float64
 	switch {
 	case chosen >= 0:
-		theta, vt = float64(prof.Sizes[chosen].Mean), float64(prof.Sizes[chosen].SD)*float64(prof.Sizes[chosen].SD)
+		ts := &prof.Sizes[chosen]
+		theta, vt = float64(ts.Mean)-ts.labelShift(sc), float64(ts.SD)*float64(ts.SD)
 	case prod != nil && prod.Mode != "":
-		v, _ := parseValue(sys, prod.Mode)
+		v, _ := parseLabel(sys, sc, prod.Mode)
 		pp := m.popFor(sys, pg, prod, p)
 		theta, vt = v.Pos-o, math.Min(pp.Var, sys.Step()*sys.Step())
 	default:

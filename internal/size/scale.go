@@ -73,11 +73,142 @@ type Value struct {
 	Width int8
 }
 
-// Scale limits, inclusive.
+// Label limits, inclusive: US shoe labels 4 to 18 (men's sizes run to 18; women's
+// labels sit 1.5 above the men's of the same foot), waists 24 to 50 inches.
 const (
-	shoeMin, shoeMax       = 4.0, 15.0
+	shoeMin, shoeMax       = 4.0, 18.0
 	numericMin, numericMax = 24.0, 50.0
 )
+
+// Scale is how the labels of one product sit on its size system's latent scale. The
+// model keeps a customer's true size in one scale per system — men's US shoe sizes,
+// alpha letters, waist inches — and converts the labels of women's shoes and of dress
+// sizes, so that one customer's purchases of men's and women's shoes, or of jeans and
+// dresses, inform one true size.
+type Scale uint8
+
+// Scales. ScaleAuto decides from the product's gender (women's shoes) and the label
+// (a numeric label below 24 is a dress size).
+const (
+	ScaleAuto       Scale = 0
+	ScaleStandard   Scale = 1 // men's, unisex and kids' US shoe sizes, alpha, waist inches
+	ScaleWomensShoe Scale = 2 // women's US shoe sizes: a women's 8 fits like a men's 6.5
+	ScaleDress      Scale = 3 // US dress sizes 00–24 (numeric system), read as the waist they are cut for
+)
+
+// WomensShoeShift is how much larger a women's US shoe label is than the men's label
+// for the same foot (the US convention: women's = men's + 1.5).
+const WomensShoeShift = 1.5
+
+// dressWaist is the waist (inches) each US misses dress size is cut for, after the
+// common size charts (ASTM D5585 style; brands vary, which their offsets absorb).
+var dressWaist = [...]struct {
+	label string
+	size  float64
+	waist float64
+}{
+	{"00", -2, 23}, {"0", 0, 24}, {"2", 2, 25}, {"4", 4, 26}, {"6", 6, 27}, {"8", 8, 28}, {"10", 10, 29},
+	{"12", 12, 30.5}, {"14", 14, 32}, {"16", 16, 33.5}, {"18", 18, 35.5}, {"20", 20, 37.5}, {"22", 22, 39.5},
+	{"24", 24, 41.5},
+}
+
+// String names the scale.
+func (sc Scale) String() string {
+	switch sc {
+	case ScaleStandard:
+		return "standard"
+	case ScaleWomensShoe:
+		return "womens_shoe"
+	case ScaleDress:
+		return "dress"
+	}
+	return "auto"
+}
+
+// ProductScale is the scale of a catalog product's labels: women's US shoes by the
+// product's gender; numeric products whose labels read as dress sizes (one below the
+// waist range, none above 24); the standard scale otherwise.
+func ProductScale(p *catalog.Product) Scale {
+	if p == nil {
+		return ScaleStandard
+	}
+	return productScale(systemOf(p), parseGenderFast(p.Gender), p)
+}
+
+func productScale(sys System, g uint8, p *catalog.Product) Scale {
+	switch sys {
+	case SystemUSShoe:
+		if g == genderFemale {
+			return ScaleWomensShoe
+		}
+	case SystemNumeric:
+		dress := false
+		for i := range p.Sizes {
+			if _, ok := parseLabel(SystemNumeric, ScaleDress, p.Sizes[i].Size); !ok {
+				return ScaleStandard
+			}
+			if _, ok := parseLabel(SystemNumeric, ScaleStandard, p.Sizes[i].Size); !ok {
+				dress = true
+			}
+		}
+		if dress {
+			return ScaleDress
+		}
+	}
+	return ScaleStandard
+}
+
+// obsScale is the scale of an observation's label: as given, else from the product's
+// gender (shoes) and the label (numeric).
+func obsScale(sys System, sc Scale, gender string) Scale {
+	if sc != ScaleAuto {
+		return sc
+	}
+	if sys == SystemUSShoe && parseGender(gender) == genderFemale {
+		return ScaleWomensShoe
+	}
+	if sys == SystemNumeric {
+		return ScaleAuto
+	}
+	return ScaleStandard
+}
+
+// ValidShoeSize reports whether v is a US shoe size a survey may give (4 to 18).
+func ValidShoeSize(v float64) bool { return v >= shoeMin && v <= shoeMax }
+
+// ParseSizeIn parses a size label of system sys read in scale sc onto the system's
+// latent scale (men's US shoe sizes, alpha index, waist inches). A shoe label that
+// names its scale ("women's 8", "W8", "men's 9", "M9") is read in it whatever sc says.
+func ParseSizeIn(sys System, sc Scale, label string) (Value, error) {
+	if v, ok := parseLabel(sys, sc, label); ok {
+		return v, nil
+	}
+	_, err := ParseSize(sys, label)
+	if err == nil {
+		err = fmt.Errorf("%q is not a size of scale %s", label, sc)
+	}
+	return Value{}, err
+}
+
+// LabelIn is the label of scale sc nearest to latent position pos of system sys.
+func LabelIn(sys System, sc Scale, pos float64) string {
+	switch {
+	case sys == SystemUSShoe && sc == ScaleWomensShoe:
+		return Label(sys, pos+WomensShoeShift)
+	case sys == SystemNumeric && sc == ScaleDress:
+		if math.IsNaN(pos) {
+			return ""
+		}
+		best, bd := 0, math.Inf(1)
+		for i, d := range dressWaist {
+			if x := math.Abs(d.waist - pos); x < bd {
+				best, bd = i, x
+			}
+		}
+		return dressWaist[best].label
+	}
+	return Label(sys, pos)
+}
 
 // maxLabel bounds the labels the parsers look at; longer ones are refused.
 const maxLabel = 40
@@ -94,46 +225,79 @@ func ParseSize(sys System, label string) (Value, error) {
 	}
 	switch sys {
 	case SystemUSShoe:
-		return Value{}, fmt.Errorf("%q is not a US shoe size (4 to 15 in half sizes, optional width N/M/W)", label)
+		return Value{}, fmt.Errorf("%q is not a US shoe size (4 to 18 in half sizes, optional width N/M/W)", label)
 	case SystemAlpha:
 		return Value{}, fmt.Errorf("%q is not an alpha size (XXS to XXXL)", label)
 	case SystemNumeric:
-		return Value{}, fmt.Errorf("%q is not a numeric waist size (%g to %g)", label, numericMin, numericMax)
+		return Value{}, fmt.Errorf("%q is not a numeric size (a waist %g to %g, or a dress size 00 to 24)", label, numericMin, numericMax)
 	}
 	return Value{}, fmt.Errorf("size system %q has no sizes to parse (label %q)", sys.String(), label)
 }
 
 // parseValue is ParseSize without the error (and without allocating).
 func parseValue(sys System, label string) (Value, bool) {
+	return parseLabel(sys, ScaleAuto, label)
+}
+
+// parseLabel is ParseSizeIn without the error (and without allocating).
+func parseLabel(sys System, sc Scale, label string) (Value, bool) {
+	v, _, ok := parseLabelScale(sys, sc, label)
+	return v, ok
+}
+
+// parseLabelScale is parseLabel that also says which scale the label was read in.
+func parseLabelScale(sys System, sc Scale, label string) (Value, Scale, bool) {
 	var buf [maxLabel]byte
 	b, ok := normalize(label, buf[:0])
 	if !ok {
-		return Value{}, false
+		return Value{}, sc, false
 	}
 	switch sys {
 	case SystemUSShoe:
-		return parseShoe(b)
+		v, named, ok := parseShoe(b)
+		if named != ScaleAuto {
+			sc = named
+		}
+		if sc != ScaleWomensShoe {
+			sc = ScaleStandard
+		}
+		if ok && sc == ScaleWomensShoe {
+			v.Pos -= WomensShoeShift
+		}
+		return v, sc, ok
 	case SystemAlpha:
 		p, ok := parseAlpha(b)
-		return Value{Pos: p}, ok
+		return Value{Pos: p}, ScaleStandard, ok
 	case SystemNumeric:
-		p, ok := parseNumeric(b)
-		return Value{Pos: p}, ok
+		if sc != ScaleDress {
+			if p, ok := parseNumeric(b); ok {
+				return Value{Pos: p}, ScaleStandard, true
+			}
+			if sc == ScaleStandard {
+				return Value{}, sc, false
+			}
+		}
+		p, ok := parseDress(b)
+		return Value{Pos: p}, ScaleDress, ok
 	}
-	return Value{}, false
+	return Value{}, sc, false
 }
 
 // GuessSystem infers the system of a lone label (a usual size in a survey): alpha if it
-// reads as one, numeric at 24 and above, US shoe below.
+// reads as one, numeric (waist) at 24 and above, US shoe below, and a dress size
+// ("00", "14W") if nothing else reads it.
 func GuessSystem(label string) System {
 	if _, ok := parseValue(SystemAlpha, label); ok {
 		return SystemAlpha
 	}
-	if _, ok := parseValue(SystemNumeric, label); ok {
+	if _, ok := parseLabel(SystemNumeric, ScaleStandard, label); ok {
 		return SystemNumeric
 	}
 	if _, ok := parseValue(SystemUSShoe, label); ok {
 		return SystemUSShoe
+	}
+	if _, ok := parseValue(SystemNumeric, label); ok {
+		return SystemNumeric
 	}
 	return SystemNone
 }
@@ -223,22 +387,47 @@ func leadingNumber(b []byte) (float64, []byte, bool) {
 	return v, trimSpace(rest), true
 }
 
-func parseShoe(b []byte) (Value, bool) {
+// parseShoe reads a US shoe label and the scale it names, if any ("women's 8", "W8":
+// ScaleWomensShoe; "men's 9", "M9": ScaleStandard).
+func parseShoe(b []byte) (Value, Scale, bool) {
 	b = trimPrefix(b, "size")
 	b = trimPrefix(b, "us")
-	b = trimPrefix(b, "men's")
-	b = trimPrefix(b, "women's")
-	b = trimPrefix(b, "m")
-	b = trimPrefix(b, "w")
+	named := ScaleAuto
+	for _, p := range []struct {
+		prefix string
+		sc     Scale
+	}{{"women's", ScaleWomensShoe}, {"womens", ScaleWomensShoe}, {"wmns", ScaleWomensShoe}, {"men's", ScaleStandard},
+		{"mens", ScaleStandard}, {"m", ScaleStandard}, {"w", ScaleWomensShoe}} {
+		if len(b) > len(p.prefix) && string(b[:len(p.prefix)]) == p.prefix {
+			b, named = trimSpace(b[len(p.prefix):]), p.sc
+			break
+		}
+	}
 	v, rest, ok := leadingNumber(b)
 	if !ok || v < shoeMin || v > shoeMax || v*2 != math.Trunc(v*2) {
-		return Value{}, false
+		return Value{}, named, false
 	}
 	w, ok := parseWidth(rest)
 	if !ok {
-		return Value{}, false
+		return Value{}, named, false
 	}
-	return Value{Pos: v, Width: w}, true
+	return Value{Pos: v, Width: w}, named, true
+}
+
+// parseDress reads a US dress size ("00", "0" … "24", with an optional petite "p" or
+// women's plus "w" after it) as the waist it is cut for.
+func parseDress(b []byte) (float64, bool) {
+	b = trimPrefix(b, "size")
+	b = trimPrefix(b, "us")
+	if len(b) > 0 && (b[len(b)-1] == 'w' || b[len(b)-1] == 'p') {
+		b = trimSpace(b[:len(b)-1])
+	}
+	for _, d := range dressWaist {
+		if string(b) == d.label {
+			return d.waist, true
+		}
+	}
+	return 0, false
 }
 
 func parseWidth(b []byte) (int8, bool) {
@@ -392,15 +581,16 @@ func clamp(v, lo, hi float64) float64 {
 	return v
 }
 
-// scaleRange is the range of positions of a system.
+// scaleRange is the range of latent positions of a system: women's shoe labels reach
+// 1.5 below the men's, dress sizes a waist below the smallest waist label.
 func scaleRange(sys System) (lo, hi float64) {
 	switch sys {
 	case SystemUSShoe:
-		return shoeMin, shoeMax
+		return shoeMin - WomensShoeShift, shoeMax
 	case SystemAlpha:
 		return 0, float64(len(catalog.AlphaSizes) - 1)
 	case SystemNumeric:
-		return numericMin, numericMax
+		return dressWaist[0].waist, numericMax
 	}
 	return 0, 0
 }

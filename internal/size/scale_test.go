@@ -44,6 +44,22 @@ func TestParseSize(t *testing.T) {
 		{SystemNumeric, "30R", 30, 0},
 		{SystemNumeric, "26", 26, 0},
 		{SystemNumeric, "44", 44, 0},
+		// men's sizes run to 18; a label that names the women's scale is converted
+		{SystemUSShoe, "16", 16, WidthUnknown},
+		{SystemUSShoe, "15.5", 15.5, WidthUnknown},
+		{SystemUSShoe, "18", 18, WidthUnknown},
+		{SystemUSShoe, "Women's 8", 6.5, WidthUnknown},
+		{SystemUSShoe, "W8", 6.5, WidthUnknown},
+		{SystemUSShoe, "womens 9.5 wide", 8, WidthWide},
+		{SystemUSShoe, "M 9", 9, WidthUnknown},
+		{SystemUSShoe, "Men's 10.5", 10.5, WidthUnknown},
+		// dress sizes read as the waist they are cut for
+		{SystemNumeric, "00", 23, 0},
+		{SystemNumeric, "0", 24, 0},
+		{SystemNumeric, "8", 28, 0},
+		{SystemNumeric, "20", 37.5, 0},
+		{SystemNumeric, "14W", 32, 0},
+		{SystemNumeric, "Size 4P", 26, 0},
 	}
 	for _, c := range good {
 		v, err := ParseSize(c.sys, c.label)
@@ -59,10 +75,10 @@ func TestParseSize(t *testing.T) {
 		sys   System
 		label string
 	}{
-		{SystemUSShoe, ""}, {SystemUSShoe, "9.25"}, {SystemUSShoe, "3.5"}, {SystemUSShoe, "16"}, {SystemUSShoe, "nine"},
+		{SystemUSShoe, ""}, {SystemUSShoe, "9.25"}, {SystemUSShoe, "3.5"}, {SystemUSShoe, "18.5"}, {SystemUSShoe, "19"}, {SystemUSShoe, "nine"},
 		{SystemUSShoe, "9 purple"}, {SystemUSShoe, "NaN"}, {SystemUSShoe, "1e1"}, {SystemUSShoe, strings.Repeat("9", 100)},
 		{SystemAlpha, "XXXXL"}, {SystemAlpha, "S/L"}, {SystemAlpha, "one size"}, {SystemAlpha, "9"},
-		{SystemNumeric, "20"}, {SystemNumeric, "32x99"}, {SystemNumeric, "M"}, {SystemNumeric, "32 banana"},
+		{SystemNumeric, "21"}, {SystemNumeric, "23"}, {SystemNumeric, "26P"}, {SystemNumeric, "32x99"}, {SystemNumeric, "M"}, {SystemNumeric, "32 banana"},
 		{SystemNone, "9"},
 	}
 	for _, c := range bad {
@@ -77,6 +93,7 @@ func TestParseSize(t *testing.T) {
 func TestLabelRoundTrip(t *testing.T) {
 	for _, sys := range []System{SystemUSShoe, SystemAlpha, SystemNumeric} {
 		lo, hi := scaleRange(sys)
+		lo = map[System]float64{SystemUSShoe: shoeMin, SystemAlpha: 0, SystemNumeric: numericMin}[sys] // the standard labels
 		for p := lo; p <= hi; p += sys.Step() {
 			l := Label(sys, p)
 			v, err := ParseSize(sys, l)
@@ -90,6 +107,10 @@ func TestLabelRoundTrip(t *testing.T) {
 	}
 	if GuessSystem("M") != SystemAlpha || GuessSystem("32x30") != SystemNumeric || GuessSystem("9.5") != SystemUSShoe || GuessSystem("??") != SystemNone {
 		t.Error("GuessSystem")
+	}
+	// a lone even number reads as a shoe size; only what no shoe size reads is a dress size
+	if GuessSystem("8") != SystemUSShoe || GuessSystem("00") != SystemNumeric || GuessSystem("14W") != SystemUSShoe || GuessSystem("20") != SystemNumeric {
+		t.Errorf("GuessSystem of dress sizes: 8 %v, 00 %v, 14W %v, 20 %v", GuessSystem("8"), GuessSystem("00"), GuessSystem("14W"), GuessSystem("20"))
 	}
 }
 
@@ -122,19 +143,32 @@ func FuzzParseSize(f *testing.F) {
 			if v != (Value{}) {
 				t.Fatalf("error with a value: %+v", v)
 			}
-			return
 		}
-		lo, hi := scaleRange(s)
-		if v.Pos < lo || v.Pos > hi || v.Width < 0 || v.Width > 3 {
-			t.Fatalf("ParseSize(%d, %q) = %+v out of range", s, label, v)
-		}
-		// the standard label nearest the position parses back to within half a size
-		l := Label(s, v.Pos)
-		if !utf8.ValidString(l) {
-			t.Fatalf("label %q is not UTF-8", l)
-		}
-		if w, err := ParseSize(s, l); err != nil || math.Abs(w.Pos-v.Pos) > 0.5 {
-			t.Fatalf("label %q of %v does not parse back: %+v %v", l, v.Pos, w, err)
+		for sc := ScaleAuto; sc <= ScaleDress; sc++ {
+			v, used, ok := parseLabelScale(s, sc, label)
+			if w, err := ParseSizeIn(s, sc, label); ok != (err == nil) || ok && w != v {
+				t.Fatalf("ParseSizeIn(%d, %s, %q) = %+v, %v; parseLabelScale %+v, %v", s, sc, label, w, err, v, ok)
+			}
+			if !ok {
+				continue
+			}
+			lo, hi := scaleRange(s)
+			if v.Pos < lo || v.Pos > hi || v.Width < 0 || v.Width > 3 {
+				t.Fatalf("ParseSizeIn(%d, %s, %q) = %+v out of range", s, sc, label, v)
+			}
+			// the label of the scale it was read in, nearest the position, parses back to
+			// within half a size (a dress step is up to two inches)
+			l := LabelIn(s, used, v.Pos)
+			if !utf8.ValidString(l) {
+				t.Fatalf("label %q is not UTF-8", l)
+			}
+			tol := 0.5
+			if used == ScaleDress {
+				tol = 1
+			}
+			if w, ok := parseLabel(s, used, l); !ok || math.Abs(w.Pos-v.Pos) > tol {
+				t.Fatalf("label %q (%s) of %v does not parse back: %+v %v", l, used, v.Pos, w, ok)
+			}
 		}
 	})
 }

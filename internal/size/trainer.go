@@ -52,7 +52,7 @@ func (t *Trainer) AddObservation(o Observation) error {
 		}
 		o.System = sys.String()
 	}
-	if _, err := ParseSize(sys, o.Size); err != nil {
+	if _, err := ParseSizeIn(sys, obsScale(sys, o.Scale, o.Gender), o.Size); err != nil {
 		return fmt.Errorf("size observation of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
 	}
 	t.obs = append(t.obs, o)
@@ -433,9 +433,13 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	}
 	prodGender := map[string]uint8{}
 	prodCat := map[string]string{}
+	prodScale := map[string]Scale{}
 	for _, o := range t.obs {
 		sys, _ := ParseSystem(o.System)
-		v, _ := ParseSize(sys, o.Size)
+		v, sc, _ := parseLabelScale(sys, obsScale(sys, o.Scale, o.Gender), o.Size)
+		if _, ok := prodScale[o.ProductID]; !ok && o.ProductID != "" {
+			prodScale[o.ProductID] = sc
+		}
 		c := cust(o.CustomerID)
 		s := slotOf(c, sys)
 		b := brand(o.Brand, sys)
@@ -463,7 +467,7 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			if sys == SystemNone {
 				continue
 			}
-			v, _ := ParseSize(sys, u.Size)
+			v, _ := parseLabel(sys, obsScale(sys, ScaleAuto, sv.Gender), u.Size)
 			s := slotOf(c, sys)
 			f.slots[s].survey = true
 			f.obs = append(f.obs, tobs{slot: s, brand: brand(u.Brand, sys), prod: -1, L: v.Pos, width: v.Width,
@@ -489,6 +493,9 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			sv, hasSurvey := t.surveys[custIDs[sl.cust]]
 			if hasSurvey && parseGender(sv.Gender) != genderUnknown {
 				g = parseGender(sv.Gender)
+				if sl.gender == genderUnknown {
+					sl.gender = g // the scale a survey-only shoe size is in (TrueSize.labelShift)
+				}
 			}
 			pp := pop.lookup(sl.sys, g, "")
 			sl.mu0, sl.var0 = pp.Mean, pp.Var
@@ -497,6 +504,10 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 				switch {
 				case sl.sys == SystemUSShoe && sv.ShoeSizeUS > 0:
 					sl.mu0, sl.var0 = sv.ShoeSizeUS+shift, 0.5*0.5
+					if g == genderFemale {
+						// a women's size: stated by a woman, or by someone who buys women's shoes
+						sl.mu0 -= WomensShoeShift
+					}
 					if w, ok := parseWidth([]byte(strings.ToLower(sv.ShoeWidth))); ok && w != WidthUnknown {
 						sl.width = w
 					}
@@ -566,7 +577,7 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	// final Hessians for the uncertainties
 	f.sweep()
 	pop = populationPriors(f, cats, custIDs, t.surveys, opts)
-	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, pop, body)
+	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, prodScale, pop, body)
 	m.stats = TrainStats{Observations: countReal(f.obs), Customers: len(custIDs), Surveys: len(t.surveys),
 		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped}
 	return m, nil

@@ -57,6 +57,10 @@ type Observation struct {
 	Size       string
 	Outcome    Outcome
 	Time       time.Time
+	// Scale is the scale of the product's labels (ProductScale); ScaleAuto decides
+	// from Gender (women's shoes) and the label (numeric labels below 24 are dress
+	// sizes), which cannot tell a dress size 24 from a 24-inch waist.
+	Scale Scale
 }
 
 // UsualSize is a size the customer says they usually take in a brand and category.

@@ -34,8 +34,9 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 			return out, nil
 		}
 	}
-	val, err := ParseSize(sys, o.Size)
-	if err != nil {
+	val, sc, ok := parseLabelScale(sys, obsScale(sys, o.Scale, o.Gender), o.Size)
+	if !ok {
+		_, err := ParseSizeIn(sys, obsScale(sys, o.Scale, o.Gender), o.Size)
 		return out, fmt.Errorf("size update of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
 	}
 	off := m.offsetFor(o.ProductID, o.Brand, sys)
@@ -76,20 +77,20 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 		idx = len(out.Sizes) - 1
 	}
 	ts := &out.Sizes[idx]
+	if shift := ts.labelShift(sc); shift != 0 {
+		// a survey's shoe size of unknown scale, now read in the scale of the first
+		// shoe bought (see labelShift)
+		ts.Mean -= float32(shift)
+		if ts.HasUsual {
+			ts.Usual -= float32(shift)
+		}
+	}
 	mu := float64(ts.Mean)
 	v := float64(ts.SD)*float64(ts.SD) + (driftSteps*step)*(driftSteps*step)
-	lk := m.links[sys]
-	x, h := mu, 1/v
-	for it := 0; it < 4; it++ {
-		_, gl, hl := lk.grad(x+off-val.Pos, o.Outcome)
-		h = hl + 1/v
-		x -= clamp((gl+(x-mu)/v)/h, -2*step, 2*step)
-	}
-	_, _, hl := lk.grad(x+off-val.Pos, o.Outcome)
-	h = hl + 1/v
+	mean, vpost := posterior1(m.links[sys], mu, v, off-val.Pos, o.Outcome, implied, step)
 	lo, hi := scaleRange(sys)
-	ts.Mean = float32(clamp(x, lo-2, hi+2))
-	ts.SD = float32(1 / math.Sqrt(h))
+	ts.Mean = float32(clamp(mean, lo-2, hi+2))
+	ts.SD = float32(math.Sqrt(vpost))
 	if ts.N < math.MaxUint16 {
 		ts.N++
 	}
@@ -107,6 +108,39 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	}
 	ts.quantize()
 	return out, nil
+}
+
+// updateGrid is the number of points of the quadrature in posterior1.
+const updateGrid = 81
+
+// posterior1 is the mean and variance of a true size with prior N(mu, v) after one
+// observation with outcome y at difference x + shift (x the true size), by quadrature
+// on a grid spanning the prior and the size the observation implies. A kept purchase
+// has a flat-topped likelihood, so the posterior's mode (a Laplace step) sits at the
+// edge of the "fits" band and its curvature says little; the mean and variance are
+// what the next recommendation needs, as in the batch fit (posteriorMean).
+func posterior1(lk link, mu, v, shift float64, y Outcome, implied, step float64) (float64, float64) {
+	sd := math.Sqrt(v)
+	lo := math.Min(mu-4*sd, implied-4*step)
+	hi := math.Max(mu+4*sd, implied+4*step)
+	dx := (hi - lo) / (updateGrid - 1)
+	var lp [updateGrid]float64
+	best := math.Inf(-1)
+	for k := range lp {
+		x := lo + float64(k)*dx
+		lp[k] = -(x-mu)*(x-mu)/(2*v) - lk.nll(x+shift, y)
+		best = math.Max(best, lp[k])
+	}
+	var z, m1, m2 float64
+	for k := range lp {
+		x := lo + float64(k)*dx
+		w := math.Exp(lp[k] - best)
+		z += w
+		m1 += w * x
+		m2 += w * x * x
+	}
+	mean := m1 / z
+	return mean, math.Max(m2/z-mean*mean, dx*dx/4)
 }
 
 func (m *Model) offsetFor(productID, brand string, sys System) float64 {
@@ -146,8 +180,12 @@ func (m *Model) ProfileFromSurvey(prof *Profile, s Survey) (Profile, error) {
 	g := parseGender(s.Gender)
 	if s.ShoeSizeUS > 0 && !has(SystemUSShoe) {
 		w, _ := parseWidth([]byte(strings.ToLower(strings.TrimSpace(s.ShoeWidth))))
+		mean := s.ShoeSizeUS + fitPreferenceShift(s.FitPreference)*SystemUSShoe.Step()
+		if g == genderFemale {
+			mean -= WomensShoeShift // a woman's answer is a women's size
+		}
 		out.Sizes = append(out.Sizes, TrueSize{System: SystemUSShoe, Survey: true, Width: w, Gender: g,
-			Mean: float32(s.ShoeSizeUS + fitPreferenceShift(s.FitPreference)*SystemUSShoe.Step()), SD: 0.5})
+			Mean: float32(mean), SD: 0.5})
 	}
 	if s.WeightKG > 0 && m.body != nil && !has(SystemAlpha) {
 		pos, v := m.body.PredictSize(s.HeightCM, s.WeightKG, s.Age, s.Gender)

@@ -16,6 +16,8 @@ type sizeLog struct {
 	byOrder map[string]int // subject\x00order\x00product → index in obs
 	surveys []size.Survey
 	skipped int // purchases whose size label does not parse
+	// skippedShoeSizes are survey shoe sizes outside every US scale (dropped, the rest kept)
+	skippedShoeSizes int
 }
 
 func (l *sizeLog) init() { l.byOrder = map[string]int{} }
@@ -32,14 +34,15 @@ func (l *sizeLog) purchase(subject, order string, _ int32, p *catalog.Product, l
 	if err != nil {
 		return
 	}
-	if _, err := size.ParseSize(sys, label); err != nil {
+	sc := size.ProductScale(p) // women's shoe sizes, dress sizes
+	if _, err := size.ParseSizeIn(sys, sc, label); err != nil {
 		l.skipped++
 		return
 	}
 	l.byOrder[subject+"\x00"+order+"\x00"+p.ProductID] = len(l.obs)
 	l.obs = append(l.obs, size.Observation{
 		CustomerID: customerOf(subject), ProductID: p.ProductID, Brand: p.Brand, Category: p.Category,
-		Gender: p.Gender, System: p.SizeSystem, Size: label, Outcome: size.OutcomeKept, Time: at,
+		Gender: p.Gender, System: p.SizeSystem, Size: label, Outcome: size.OutcomeKept, Time: at, Scale: sc,
 	})
 }
 
@@ -54,6 +57,12 @@ func (l *sizeLog) survey(subject string, row *lake.Row) {
 		CustomerID: customerOf(subject), HeightCM: row.HeightCM, WeightKG: row.WeightKG, Age: row.Age,
 		ShoeSizeUS: row.ShoeSizeUS, ShoeWidth: row.ShoeWidth, FitPreference: row.FitPreference, Gender: row.Gender,
 		Time: row.Timestamp,
+	}
+	// A shoe size no scale reads (a typo, a European size) loses that answer, not the
+	// survey: its height, weight and usual sizes still inform the model.
+	if s.ShoeSizeUS != 0 && !size.ValidShoeSize(s.ShoeSizeUS) {
+		s.ShoeSizeUS = 0
+		l.skippedShoeSizes++
 	}
 	if row.UsualSizes != "" {
 		var us []struct {
