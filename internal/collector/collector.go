@@ -116,6 +116,7 @@ type Collector struct {
 	closing      atomic.Bool
 	closeOnce    sync.Once
 	cors         *cors
+	envPool      sync.Pool // envelope buffers, see newEnvelope
 }
 
 // New validates the options, registers the metrics and starts the committer.

@@ -309,7 +309,7 @@ func fastParseBatch(body []byte, receivedAt time.Time) (*Batch, bool) {
 			if s.peek() != '[' {
 				return false
 			}
-			b.Events = make([]Event, 0, 64)
+			b.Events = make([]Event, 0, min(max(len(body)/256, 1), 1024)) // events are rarely under 256 bytes
 			return s.arr(func() bool {
 				start := s.i
 				var fe fastEvent

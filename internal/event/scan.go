@@ -197,6 +197,10 @@ func (s *scanner) str() (content []byte, escaped, ok bool) {
 	start := s.i
 	for s.i < len(b) {
 		c := b[s.i]
+		if plainByte[c] {
+			s.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			content = b[start:s.i]
@@ -232,6 +236,14 @@ func (s *scanner) str() (content []byte, escaped, ok bool) {
 	}
 	return nil, false, false
 }
+
+// plainByte marks the bytes that stand for themselves inside a JSON string.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')

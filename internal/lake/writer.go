@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/rand"
@@ -225,7 +226,7 @@ func (w *Writer) Add(events []event.Event, done func(error)) {
 // AddEnvelope decodes an envelope from the stream (event.DecodeEnvelope) and files its
 // events; lines that do not decode are dead-lettered with the reason.
 func (w *Writer) AddEnvelope(data []byte, done func(error)) {
-	var evs []event.Event
+	evs := make([]event.Event, 0, bytes.Count(data, []byte{'\n'})+1)
 	var dead []DeadLetter
 	now := w.o.Now().UTC()
 	_ = event.DecodeEnvelope(data, func(ev *event.Event, line []byte, err error) error {
