@@ -316,3 +316,26 @@ func BenchmarkConsumePath(b *testing.B) {
 		})
 	}
 }
+
+func TestFoldsToAny(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{
+		{"userid", true}, {"USERID", true}, {"user_id", false}, {"useri", false},
+		{"\u212aey", false}, {"\u017fize", true}, {"ſearch_id", true}, {"\u212avery", false}, {"Query", true},
+	} {
+		names := append(append([]string{}, wireEventKeys...), propKeys...)
+		if got := foldsToAny([]byte(tc.key), names); got != tc.want {
+			t.Errorf("foldsToAny(%q) = %v, want %v", tc.key, got, tc.want)
+		}
+	}
+	// encoding/json agrees: a folded key fills the field
+	var p Props
+	if err := json.Unmarshal([]byte(`{"ſize":"9"}`), &p); err != nil || p.Size != "9" {
+		t.Fatalf("encoding/json no longer folds ſ to s: %+v %v", p, err)
+	}
+	if fastProps([]byte(`{"ſize":"9"}`), &Props{}) {
+		t.Fatal("fast props took a key encoding/json folds")
+	}
+}

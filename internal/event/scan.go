@@ -1,6 +1,9 @@
 package event
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // scanner is a strict, allocation-free JSON scanner (RFC 8259, exactly the syntax
 // encoding/json accepts) used by the fast paths of this package: it walks objects key by
@@ -368,7 +371,17 @@ func (s *scanner) null() bool {
 // foldsToAny reports whether key matches one of names case-insensitively, as
 // encoding/json would match a struct field (the fast paths give up on such keys).
 func foldsToAny(key []byte, names []string) bool {
+	ascii := true
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
 	for _, n := range names {
+		if ascii && len(n) != len(key) {
+			continue // only non-ASCII runes (K, ſ) fold to letters of another length
+		}
 		if bytes.EqualFold(key, []byte(n)) {
 			return true
 		}
