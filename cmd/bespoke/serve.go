@@ -24,6 +24,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.StreamURL, "stream", envOr("BESPOKE_STREAM", ""), "event stream: empty for JetStream embedded under --data, or nats://host:port of a NATS JetStream cluster (env BESPOKE_STREAM)")
 	fs.StringVar(&cfg.LakeURL, "lake", envOr("BESPOKE_LAKE", ""), "lake: empty for DIR/lake, or s3://bucket/prefix (credentials and endpoint from AWS_* env) (env BESPOKE_LAKE)")
 	fs.DurationVar(&cfg.RetrainInterval, "retrain-interval", envDuration("BESPOKE_RETRAIN_INTERVAL", 0), "retrain and publish on this schedule, e.g. 6h (0: only with bespoke train or POST /v1/admin/train)")
+	corsOrigins := fs.String("cors-origins", envOr("BESPOKE_CORS_ORIGINS", "*"), "browser origins allowed to send events, comma-separated (e.g. https://shop.example.com), or * for all (env BESPOKE_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,6 +41,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, k := range strings.Split(*writeKeys, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			cfg.WriteKeys = append(cfg.WriteKeys, k)
+		}
+	}
+	for _, o := range strings.Split(*corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
 		}
 	}
 	srv, err := server.New(ctx, cfg)

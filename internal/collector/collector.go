@@ -87,6 +87,10 @@ type Options struct {
 	RetryAfter time.Duration
 	// Now stamps receivedAt (default time.Now).
 	Now func() time.Time
+	// AllowedOrigins are the browser origins (scheme://host[:port]) allowed to send events
+	// cross-origin (CORS); "*" allows every origin. Default: ["*"], which suits the
+	// embedded demo; a store sets its own sites.
+	AllowedOrigins []string
 }
 
 // Collector is the ingestion HTTP handler. It is safe for concurrent use.
@@ -111,6 +115,8 @@ type Collector struct {
 	stopped      chan struct{}
 	closing      atomic.Bool
 	closeOnce    sync.Once
+	cors         *cors
+	envPool      sync.Pool // envelope buffers, see newEnvelope
 }
 
 // New validates the options, registers the metrics and starts the committer.
@@ -175,6 +181,10 @@ func New(opts Options) (*Collector, error) {
 		return nil, fmt.Errorf("cannot start the collector: MaxPendingBytes %d is below 2 MiB", opts.MaxPendingBytes)
 	}
 	opts.CommitBytes = min(opts.CommitBytes, maxMsg)
+	cors, err := newCORS(opts.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the collector: %w", err)
+	}
 	c := &Collector{
 		opts:       opts,
 		log:        opts.Logger.With("component", "collector"),
@@ -186,6 +196,7 @@ func New(opts Options) (*Collector, error) {
 		slots:      make(chan struct{}, opts.MaxPublishing),
 		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
+		cors:       cors,
 	}
 	for _, k := range opts.WriteKeys {
 		if k == "" {
@@ -216,7 +227,7 @@ func (c *Collector) Register(mux *http.ServeMux) {
 	} {
 		typ := r.typ
 		mux.HandleFunc("POST "+r.path, func(w http.ResponseWriter, req *http.Request) { c.handle(w, req, typ) })
-		mux.HandleFunc("OPTIONS "+r.path, preflight)
+		mux.HandleFunc("OPTIONS "+r.path, c.preflight)
 	}
 }
 
@@ -272,7 +283,7 @@ var (
 func (c *Collector) handle(w http.ResponseWriter, r *http.Request, typ string) {
 	receivedAt := c.opts.Now()
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
+	c.cors.allow(h, r)
 	h.Set("Content-Type", "application/json")
 
 	key, hasHeaderKey, ok := headerKey(r)
@@ -463,9 +474,13 @@ func (c *Collector) reject(w http.ResponseWriter, status int, reason, msg string
 	_, _ = w.Write(append(b, '\n'))
 }
 
-func preflight(w http.ResponseWriter, _ *http.Request) {
+func (c *Collector) preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
+	if !c.cors.allow(h, r) {
+		// No Access-Control-Allow-* headers: the browser refuses the cross-origin request.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding")
 	h.Set("Access-Control-Max-Age", "86400")

@@ -863,3 +863,39 @@ func TestAbandonedRequestNotStored(t *testing.T) {
 		t.Fatalf("the envelope already being published was stored %d times, want 1 (a 503 may still be stored)", ids["held"])
 	}
 }
+
+func TestCORSAllowedOrigins(t *testing.T) {
+	c, _ := newCollector(t, newFake(), func(o *Options) {
+		o.AllowedOrigins = []string{"https://shop.example.com", "http://localhost:3000"}
+	})
+	for _, tc := range []struct {
+		origin, want string
+	}{
+		{"https://shop.example.com", "https://shop.example.com"},
+		{"http://localhost:3000", "http://localhost:3000"},
+		{"https://evil.example.com", ""},
+		{"", ""},
+	} {
+		h := map[string]string{}
+		if tc.origin != "" {
+			h["Origin"] = tc.origin
+		}
+		w := do(c, req{method: "OPTIONS", path: "/v1/batch", headers: h})
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != tc.want || w.Code != http.StatusNoContent {
+			t.Errorf("preflight from %q: %d, allow-origin %q, want %q", tc.origin, w.Code, got, tc.want)
+		}
+		if allowed := tc.want != ""; allowed != (w.Header().Get("Access-Control-Allow-Methods") != "") {
+			t.Errorf("preflight from %q: allow-methods %q", tc.origin, w.Header().Get("Access-Control-Allow-Methods"))
+		}
+		h["Authorization"] = auth(testKey)["Authorization"]
+		w = do(c, req{path: "/v1/batch", body: []byte(batchBody("cors-" + tc.origin)), headers: h})
+		if w.Code != http.StatusOK || w.Header().Get("Access-Control-Allow-Origin") != tc.want || !strings.Contains(w.Header().Get("Vary"), "Origin") {
+			t.Errorf("POST from %q: %d %v", tc.origin, w.Code, w.Header())
+		}
+	}
+	for _, bad := range [][]string{{"shop.example.com"}, {"https://shop.example.com/path"}, {"ftp://x"}} {
+		if _, err := New(Options{Stream: newFake(), WriteKeys: []string{"k"}, AllowedOrigins: bad}); err == nil || !strings.Contains(err.Error(), "CORS origin") {
+			t.Errorf("origins %v: want a CORS error, got %v", bad, err)
+		}
+	}
+}

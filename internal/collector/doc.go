@@ -18,6 +18,12 @@
 // answers 503 at once (probing the stream again every ProbeInterval to recover by
 // itself). 429 and 503 carry Retry-After.
 //
+// Envelope buffers are reused once the stream acknowledged them (never after a failed
+// publish, which the client library might still be sending).
+//
+// CORS: Options.AllowedOrigins (serve --cors-origins) lists the browser origins that get
+// Access-Control-Allow-Origin on preflights and answers; "*" (the default) allows all.
+//
 // Dedup: messageId dedup (CONTRACT §2, 7 days) is done where events are stored, by the
 // lake writer. The collector does not keep ids in memory: a retried request is a new
 // envelope and the lake stores each messageId once. Envelope ids (Nats-Msg-Id) only make

@@ -119,6 +119,10 @@ func (e *Event) Props() (Props, error) {
 	if len(e.Properties) == 0 {
 		return p, nil
 	}
+	if fastProps(e.Properties, &p) {
+		return p, nil
+	}
+	p = Props{}
 	err := json.Unmarshal(e.Properties, &p)
 	return p, err
 }

@@ -76,7 +76,19 @@ type wireBatch struct {
 // without a messageId get one, events without a timestamp get receivedAt.
 // Any invalid event makes the whole batch invalid: the error is Errors listing
 // every problem found.
+//
+// Properties, traits and context are kept as the client sent them (compacted). Common
+// bodies take a single-pass fast path (fastparse.go); the rest, and every invalid body,
+// go through encoding/json, which decides the errors.
 func ParseBatch(body []byte, receivedAt time.Time) (*Batch, error) {
+	if b, ok := fastParseBatch(body, receivedAt); ok {
+		return b, nil
+	}
+	return parseBatchJSON(body, receivedAt)
+}
+
+// parseBatchJSON is ParseBatch through encoding/json.
+func parseBatchJSON(body []byte, receivedAt time.Time) (*Batch, error) {
 	if err := checkBody(body); err != nil {
 		return nil, err
 	}
@@ -122,6 +134,14 @@ func ParseBatch(body []byte, receivedAt time.Time) (*Batch, error) {
 // ParseSingle parses the body of /v1/track, /v1/identify or /v1/page: one event whose
 // type is implied by the endpoint (a "type" in the body must agree).
 func ParseSingle(body []byte, typ string, receivedAt time.Time) (*Batch, error) {
+	if b, ok := fastParseSingle(body, typ, receivedAt); ok {
+		return b, nil
+	}
+	return parseSingleJSON(body, typ, receivedAt)
+}
+
+// parseSingleJSON is ParseSingle through encoding/json.
+func parseSingleJSON(body []byte, typ string, receivedAt time.Time) (*Batch, error) {
 	if err := checkBody(body); err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func (s *Server) startPipeline(ctx context.Context) error {
 	}
 	if p.collector, err = collector.New(collector.Options{
 		Stream: p.stream, WriteKeys: cfg.WriteKeys, Logger: s.log, Registerer: s.reg,
-		AckTimeout: cfg.IngestAckTimeout,
+		AckTimeout: cfg.IngestAckTimeout, AllowedOrigins: cfg.CORSOrigins,
 	}); err != nil {
 		return fmt.Errorf("cannot start the collector: %w", err)
 	}

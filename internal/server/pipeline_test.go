@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/event"
 	"github.com/bespokesearch/bespoke/internal/lake"
+	"github.com/bespokesearch/bespoke/internal/profile"
 )
 
 func post(t *testing.T, url, body string) (int, string) {
@@ -96,5 +99,31 @@ func TestCollectorRefusesBadInput(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("no write key: %d", resp.StatusCode)
+	}
+}
+
+// TestChangesProfilesAgreesWithApplyEvent: the updater skips the events changesProfiles
+// rejects, so it must accept every event ApplyEvent applies.
+func TestChangesProfilesAgreesWithApplyEvent(t *testing.T) {
+	props := `{"product_id":"p1","position":1,"search_id":"s","query":"q","order_id":"o","size":"9","reason":"too_small",` +
+		`"products":[{"product_id":"p1","position":1,"size":"9"}],"height_cm":180}`
+	names := []string{event.ProductsSearched, event.ProductListViewed, event.ProductClicked, event.ProductViewed,
+		event.ProductAdded, event.OrderCompleted, event.ProductReturned, event.FitSurveyCompleted,
+		event.PersonalizationOut, event.PersonalizationIn, "Custom Thing"}
+	lookup := func(id string) (profile.Item, bool) { return profile.Item{ID: id, Brand: "b"}, true }
+	applied := 0
+	for _, typ := range []string{event.TypeTrack, event.TypeIdentify, event.TypePage} {
+		for _, name := range names {
+			ev := &event.Event{Type: typ, Event: name, UserID: "u", Timestamp: time.Now(), Properties: json.RawMessage(props)}
+			if (&profile.Profile{}).ApplyEvent(ev, lookup) {
+				applied++
+				if !changesProfiles(ev) {
+					t.Errorf("%s %q changes profiles but the updater would skip it", typ, name)
+				}
+			}
+		}
+	}
+	if applied < 7 {
+		t.Fatalf("only %d event kinds applied: the test no longer exercises ApplyEvent", applied)
 	}
 }

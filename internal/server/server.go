@@ -51,6 +51,9 @@ type Config struct {
 	// CompactInterval is how often small lake files are merged and erasures applied
 	// (default 10 min; negative: never).
 	CompactInterval time.Duration
+	// CORSOrigins are the browser origins allowed to send events cross-origin; "*" (the
+	// default when empty) allows all.
+	CORSOrigins []string
 	// Split decides who gets personalized results (the A/B test); the zero value puts
 	// everyone in the personalized arm (Treatment 1). Control gets the anonymous ranking.
 	Split  experiment.Split

@@ -69,6 +69,9 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 				merges = append(merges, [2]string{ev.AnonymousID, ev.UserID})
 				return nil
 			}
+			if !changesProfiles(ev) {
+				return nil // no store round trip for events that cannot change a profile
+			}
 			id, anon := profile.Subject(ev)
 			key := customerKey(id)
 			if anon {
@@ -111,6 +114,23 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 		}
 	}
 	return nil
+}
+
+// changesProfiles reports whether ev is of a kind that profile.ApplyEvent may apply
+// (TestChangesProfilesAgreesWithApplyEvent keeps the two in step). The others (searches,
+// impressions, pages, unknown events) would cost a store read and a pebble lookup of
+// the erasure mark per customer for nothing: at full ingest rate that was a third of
+// the updater's CPU.
+func changesProfiles(ev *event.Event) bool {
+	if ev.Type != event.TypeTrack {
+		return false
+	}
+	switch ev.Event {
+	case event.PersonalizationOut, event.PersonalizationIn, event.ProductClicked, event.ProductViewed,
+		event.ProductAdded, event.ProductReturned, event.OrderCompleted:
+		return true
+	}
+	return false
 }
 
 // profileItem is the profile's view of a catalog product.
