@@ -12,7 +12,7 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "--data DIR [--addr :8080] [--write-key K] [--admin-token T]", stderr)
+	fs := newFlags("serve", "--data DIR [--addr :8080] [--write-key K] [--admin-token T] [--config FILE]", stderr)
 	cfg := server.Config{}
 	fs.StringVar(&cfg.DataDir, "data", envOr("BESPOKE_DATA", ""), "directory holding everything the server keeps (env BESPOKE_DATA)")
 	fs.StringVar(&cfg.Addr, "addr", envOr("BESPOKE_ADDR", ":8080"), "listen address (env BESPOKE_ADDR)")
@@ -25,9 +25,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.LakeURL, "lake", envOr("BESPOKE_LAKE", ""), "lake: empty for DIR/lake, or s3://bucket/prefix (credentials and endpoint from AWS_* env) (env BESPOKE_LAKE)")
 	fs.DurationVar(&cfg.RetrainInterval, "retrain-interval", envDuration("BESPOKE_RETRAIN_INTERVAL", 0), "retrain and publish on this schedule, e.g. 6h (0: only with bespoke train or POST /v1/admin/train)")
 	corsOrigins := fs.String("cors-origins", envOr("BESPOKE_CORS_ORIGINS", "*"), "browser origins allowed to send events, comma-separated (e.g. https://shop.example.com), or * for all (env BESPOKE_CORS_ORIGINS)")
-	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	logLevel := fs.String("log-level", envOr("BESPOKE_LOG_LEVEL", "info"), "debug, info, warn or error (env BESPOKE_LOG_LEVEL)")
+	fs.Float64Var(&cfg.Split.Treatment, "split-treatment", envFloat("BESPOKE_SPLIT_TREATMENT", 1), "share of customers (by hash) that get personalized results; the rest are the control arm (env BESPOKE_SPLIT_TREATMENT)")
+	fs.Float64Var(&cfg.Split.Interleave, "split-interleave", envFloat("BESPOKE_SPLIT_INTERLEAVE", 0), "share of customers taken from control for team-draft interleaving of control and personalized (env BESPOKE_SPLIT_INTERLEAVE)")
+	fs.StringVar(&cfg.Split.Salt, "split-salt", envOr("BESPOKE_SPLIT_SALT", "bespoke"), "salt of the arm hash; change it to re-randomize who is in which arm (env BESPOKE_SPLIT_SALT)")
+	configFile := fs.String("config", "", "JSON file of flag names to values, e.g. {\"addr\":\":9090\",\"split-treatment\":0.5}; command line and env win over it")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *configFile != "" {
+		if err := applyConfigFile(fs, *configFile); err != nil {
+			return err
+		}
+	}
+	if err := cfg.Split.Validate(); err != nil {
+		return fmt.Errorf("--split-treatment/--split-interleave: %v", err)
+	}
+	if cfg.Split.Salt == "" {
+		return fmt.Errorf("--split-salt must not be empty")
 	}
 	if cfg.DataDir == "" {
 		fs.Usage()
