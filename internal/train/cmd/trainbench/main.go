@@ -38,6 +38,7 @@ func main() {
 	report := flag.String("report", "", "write the JSON report here")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the training run here")
 	maxLists := flag.Int("max-lists", 0, "train.Options.MaxLists (0: its default)")
+	textMap := flag.Bool("text-map", false, "score text with Options.Text (everything a query matches, cached) instead of Options.TextFor (the impressed items)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "trainbench: -dir is required")
@@ -91,8 +92,11 @@ func main() {
 	t1 := time.Now()
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	opts.Lake, opts.Products, opts.Text, opts.Params = w.Lake, w.Products, simworld.Text(w.Products), p
+	opts.Lake, opts.Products, opts.TextFor, opts.Params = w.Lake, w.Products, simworld.TextFor(w.Products), p
 	opts.Progress, opts.MaxLists = logf, *maxLists
+	if *textMap {
+		opts.Text, opts.TextFor = simworld.Text(w.Products), nil
+	}
 	res, err := train.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trainbench:", err)
