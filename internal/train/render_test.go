@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"encoding/json"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -62,13 +63,10 @@ func TestChartPNG(t *testing.T) {
 	// Measure each bar: the run of its colour along the row through its middle.
 	barLen := func(row, k int) int {
 		y := L.top + row*L.rowH + (L.rowH-2*L.barH)/2 + k*L.barH + 3
-		want := []any{chartNDCG, chartMRR}[k]
+		want := []color.RGBA{chartNDCG, chartMRR}[k]
 		n := 0
 		for x := L.left; x < L.width; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			c := want.(interface{ RGBA() (uint32, uint32, uint32, uint32) })
-			r2, g2, b2, _ := c.RGBA()
-			if r == r2 && g == g2 && bl == b2 {
+			if color.RGBAModel.Convert(img.At(x, y)) == want {
 				n++
 			}
 		}

@@ -22,21 +22,21 @@ type state struct {
 	// published features derived from them (snap.QueryItem, snap.ItemPopularity) are
 	// brought up to date only when read (refreshList before features are extracted,
 	// refreshAll at the end): most impressions are of lists whose features are not kept.
-	qiIdx map[uint64]int32
-	qi    []ctr
-	itIdx map[uint32]int32
-	it    []ctr
-	posImp   []float64 // impressions per position (1-based; index 0 unused)
-	posClk   []float64 // clicks per position
-	covis    map[uint32]map[uint32]float32
-	dirty    map[uint32]bool // items whose published neighbour list is stale
+	qiIdx  map[uint64]int32
+	qi     []ctr
+	itIdx  map[uint32]int32
+	it     []ctr
+	posImp []float64 // impressions per position (1-based; index 0 unused)
+	posClk []float64 // clicks per position
+	covis  map[uint32]map[uint32]float32
+	dirty  map[uint32]bool // items whose published neighbour list is stale
 }
 
 func newState(products []catalog.Product) *state {
 	s := &state{
 		snap:     rank.NewDefaultSnapshot(),
 		profiles: map[string]*profile.Profile{},
-		qiIdx: map[uint64]int32{}, itIdx: map[uint32]int32{},
+		qiIdx:    map[uint64]int32{}, itIdx: map[uint32]int32{},
 		posImp: make([]float64, 101), posClk: make([]float64, 101),
 		covis: map[uint32]map[uint32]float32{}, dirty: map[uint32]bool{},
 	}
