@@ -279,11 +279,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			retG = append(retG, g)
 		}
 	}
-	rep.Segments["new_customers"] = evaluate(newG, scorers, exam, truth).rankers
-	rep.Segments["returning_customers"] = evaluate(retG, scorers, exam, truth).rankers
+	newEv, retEv := evaluate(newG, scorers, exam, truth), evaluate(retG, scorers, exam, truth)
+	rep.Segments["new_customers"] = newEv.rankers
+	rep.Segments["returning_customers"] = retEv.rankers
 	if truth != nil {
-		rep.Segments["truth_new_customers"] = evaluate(newG, scorers, exam, truth).truth
-		rep.Segments["truth_returning_customers"] = evaluate(retG, scorers, exam, truth).truth
+		rep.Segments["truth_new_customers"] = newEv.truth
+		rep.Segments["truth_returning_customers"] = retEv.truth
 	}
 	secs["evaluate"] = since(t2)
 
