@@ -322,7 +322,8 @@ func (r *replay) ordered(row *lake.Row, subject string) {
 	}
 	for _, ref := range refs {
 		id := ref.ID
-		if s, i := r.label(row.SearchID, subject, id, labelKeptPurchase, row.Timestamp); s != nil {
+		// A return can only change the label of a list whose features are kept.
+		if s, i := r.label(row.SearchID, subject, id, labelKeptPurchase, row.Timestamp); s != nil && s.row >= 0 {
 			r.purchases[subject+"\x00"+id] = purchaseRef{s, i}
 		}
 		if ci, ok := r.byID[id]; ok {
@@ -389,6 +390,14 @@ func (r *replay) compact(now int64) {
 	}
 	clear(r.searches[w:])
 	r.searches = r.searches[:w]
+	// A subject's latest searches are only looked up within the attribution window:
+	// forget those of subjects who have not searched since (most anonymous visitors
+	// never come back), so their lists can be collected.
+	for subject, rs := range r.recent {
+		if rs[len(rs)-1].at < horizon {
+			delete(r.recent, subject)
+		}
+	}
 	r.compacted = final
 	r.feats = r.feats[:dst]
 }
