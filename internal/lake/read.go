@@ -267,6 +267,9 @@ func scanSorted(ctx context.Context, st Storage, hours []time.Time, byHour map[t
 		if b.err != nil {
 			return b.err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		for i := range b.rows {
 			if err := fn(&b.rows[i]); err != nil {
 				return err // the deferred cancel stops the producer
