@@ -8,18 +8,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/server"
+	"github.com/bespokesearch/bespoke/internal/train"
 )
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("train", "--data DIR | --target URL --admin-token T [--force]", stderr)
+	fs := newFlags("train", "--data DIR | --target URL --admin-token T [--force] [--report-dir DIR]", stderr)
 	data := fs.String("data", envOr("BESPOKE_DATA", ""), "data directory of a server that is NOT running (training runs in this process)")
 	target := fs.String("target", "", "base URL of a running server: train there with POST /v1/admin/train")
 	token := fs.String("admin-token", envOr("BESPOKE_ADMIN_TOKEN", ""), "admin token of the running server (with --target)")
 	force := fs.Bool("force", false, "activate the new model even if it evaluates worse than the active one")
+	reportDir := fs.String("report-dir", "", "write report.json, report.md and report.png here (default: DATA/reports/VERSION with --data, ./reports/VERSION with --target)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,6 +78,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := json.Compact(&compact, report); err != nil {
 		return fmt.Errorf("the report is not JSON: %w", err)
 	}
+	var rep train.Report
+	if err := json.Unmarshal(report, &rep); err != nil || rep.ModelVersion == "" || strings.ContainsAny(rep.ModelVersion, `/\`) {
+		return fmt.Errorf("the report does not name a model version: %.200s", compact.String())
+	}
+	dir := *reportDir
+	if dir == "" {
+		dir = filepath.Join("reports", rep.ModelVersion)
+		if *target == "" {
+			dir = filepath.Join(*data, "reports", rep.ModelVersion)
+		}
+	}
+	if err := train.WriteReport(dir, &rep); err != nil {
+		return fmt.Errorf("trained, but cannot write the report files: %w", err)
+	}
+	fmt.Fprintf(stderr, "report: %s, %s, %s\n", filepath.Join(dir, train.ReportJSON), filepath.Join(dir, train.ReportMarkdown), filepath.Join(dir, train.ReportPNG))
 	fmt.Fprintln(stdout, compact.String())
 	return nil
 }

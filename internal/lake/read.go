@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -143,7 +145,8 @@ type ScanOptions struct {
 	To     time.Time // event time, exclusive; zero: no upper bound
 	// Sorted sorts the rows of each hour (all selected events together) by
 	// (timestamp, message_id) before calling fn, so the whole scan is in event-time
-	// order. It holds one hour of the selected events in memory. Without it, memory is
+	// order. It holds about three hours of the selected events in memory (the next
+	// hours are decoded, in parallel, while fn reads the current one). Without it, memory is
 	// bounded by a few hundred rows, and the order is: hours ascending, then file by
 	// file (rows of a file in the order they were written, i.e. arrival order).
 	Sorted bool
@@ -203,17 +206,15 @@ func Scan(ctx context.Context, st Storage, o ScanOptions, fn func(*Row) error) e
 		}
 		return true
 	}
+	if o.Sorted {
+		return scanSorted(ctx, st, hours, byHour, match, fn)
+	}
 	for _, h := range hours {
 		files := byHour[h]
 		sort.Slice(files, func(i, j int) bool { return files[i].Key < files[j].Key })
-		var hourRows []Row
 		for _, f := range files {
 			err := readRows(ctx, st, f.Key, func(r *Row) error {
 				if !match(r) {
-					return nil
-				}
-				if o.Sorted {
-					hourRows = append(hourRows, *r)
 					return nil
 				}
 				return fn(r)
@@ -222,21 +223,116 @@ func Scan(ctx context.Context, st Storage, o ScanOptions, fn func(*Row) error) e
 				return err
 			}
 		}
-		if o.Sorted {
-			slices.SortFunc(hourRows, func(a, b Row) int {
-				if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.MessageID, b.MessageID)
-			})
-			for i := range hourRows {
-				if err := fn(&hourRows[i]); err != nil {
-					return err
-				}
-			}
-		}
 	}
 	return nil
+}
+
+// hourBatch is one hour of rows, sorted, or the error that ended the reading.
+type hourBatch struct {
+	rows []Row
+	err  error
+}
+
+// scanSorted is Scan in event-time order. Decoding Parquet costs about as much as
+// what a typical caller does with the rows, so the hours are decoded ahead of fn by
+// a producer goroutine (its files decoded in parallel, up to GOMAXPROCS at once)
+// while fn consumes the previous hour: at most about three hours of rows are in
+// memory (the one fn reads, one ready, one being decoded).
+func scanSorted(ctx context.Context, st Storage, hours []time.Time, byHour map[time.Time][]lakeFileInfo, match func(*Row) bool, fn func(*Row) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan hourBatch, 1)
+	free := make(chan []Row, 2) // row buffers fn is done with, for reuse
+	workers := max(1, runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(ready)
+		for _, h := range hours {
+			var buf []Row
+			select {
+			case buf = <-free:
+			default:
+			}
+			rows, err := readHour(ctx, st, byHour[h], match, workers, buf[:0])
+			select {
+			case ready <- hourBatch{rows, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for b := range ready {
+		if b.err != nil {
+			return b.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range b.rows {
+			if err := fn(&b.rows[i]); err != nil {
+				return err // the deferred cancel stops the producer
+			}
+		}
+		clear(b.rows) // drop the strings for the collector before the buffer waits for reuse
+		select {
+		case free <- b.rows:
+		default:
+		}
+	}
+	return ctx.Err()
+}
+
+// readHour decodes the files of one hour (up to workers at once) and returns their
+// matching rows sorted by (timestamp, message_id), appended to dst.
+func readHour(ctx context.Context, st Storage, files []lakeFileInfo, match func(*Row) bool, workers int, dst []Row) ([]Row, error) {
+	sort.Slice(files, func(i, j int) bool { return files[i].Key < files[j].Key })
+	parts := make([][]Row, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int, len(files))
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(workers, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					errs[i] = ctx.Err()
+					continue
+				}
+				errs[i] = readRows(ctx, st, files[i].Key, func(r *Row) error {
+					if match(r) {
+						parts[i] = append(parts[i], *r)
+					}
+					return nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	rows := dst
+	if len(parts) == 1 && len(dst) == 0 {
+		rows = parts[0]
+	} else {
+		for _, p := range parts {
+			rows = append(rows, p...)
+		}
+	}
+	slices.SortFunc(rows, func(a, b Row) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.MessageID, b.MessageID)
+	})
+	return rows, nil
 }
 
 // readRows streams the rows of one event file. A file deleted since it was listed

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +244,55 @@ func TestDuckDBReadsTheLake(t *testing.T) {
 	want := fmt.Sprintf(`[{"n":%d,"ids":%d,"clicks":%d,"typed":%d,"ts_type":"TIMESTAMP WITH TIME ZONE","dt_type":"DATE","first_day":"2026-11-20"}]`, len(evs), len(evs), clicks, clicks)
 	if got != want {
 		t.Fatalf("duckdb answered\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A sorted scan, whose hours are decoded ahead by other goroutines, gives every row
+// once in (timestamp, message_id) order; an error from fn or a cancelled context
+// ends it with that error.
+func TestSortedScanOrderAndStop(t *testing.T) {
+	ctx := context.Background()
+	st := newFS(t)
+	// Two writes: several files per hour.
+	evs := append(world(t, st, "a", 300, 6, WriterOptions{}), world(t, st, "b", 300, 6, WriterOptions{})...)
+	slices.SortFunc(evs, func(a, b event.Event) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return strings.Compare(a.MessageID, b.MessageID)
+	})
+	var got []string
+	if err := Scan(ctx, st, ScanOptions{Sorted: true}, func(r *Row) error { got = append(got, r.MessageID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("%d rows, want %d", len(got), len(evs))
+	}
+	for i := range evs {
+		if got[i] != evs[i].MessageID {
+			t.Fatalf("row %d is %s, want %s", i, got[i], evs[i].MessageID)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := Scan(ctx, st, ScanOptions{Sorted: true}, func(*Row) error {
+		if n++; n == 100 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 100 {
+		t.Fatalf("after fn's error: %v, %d rows", err, n)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	n = 0
+	err = Scan(cctx, st, ScanOptions{Sorted: true}, func(*Row) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled scan: %v after %d rows", err, n)
 	}
 }

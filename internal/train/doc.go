@@ -56,6 +56,30 @@
 // the replay moves on; the other state is per customer, per item and per (query,
 // item) pair.
 //
+// # Speed
+//
+// The replay is one goroutine (every feature depends on all earlier events), so it
+// does as little per event as it can: the lake decodes the next hours in parallel
+// while the replay reads the current one (lake.ScanOptions.Sorted); the `products`
+// list of each impression is read by a hand-written parser (products.go: the lake
+// writes these lists in one canonical JSON form, and encoding/json's reflection was
+// the most expensive step per impression; anything outside that form still goes
+// through encoding/json, and a fuzz test holds the two to the same results); text
+// relevance is scored for the impressed items only when Options.TextFor is given;
+// and the click features of (query, item) pairs are recomputed only for the lists
+// whose features are kept, not at every impression.
+//
+// # Report files
+//
+// WriteReport writes the report as report.json, report.md and report.png (a bar
+// chart of NDCG@10 and MRR per ranker with 95% confidence whiskers), which
+// `bespoke train` puts in its report folder. The chart is drawn with the standard
+// library's image and image/png; its labels use golang.org/x/image's basicfont, a
+// fixed 7×13 bitmap font from the Go project, because the standard library has no
+// text rendering and a hand-made glyph table would be more code to get wrong than
+// the chart itself. No plotting library is used: a horizontal bar chart with
+// whiskers is a few rectangles and lines.
+//
 // It must never read events from after a search to compute that search's features,
 // and never hold the whole lake in memory.
 package train

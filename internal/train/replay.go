@@ -47,7 +47,7 @@ type replay struct {
 	products  []catalog.Product
 	byID      map[string]int32
 	items     []rank.Item
-	text      func(query string) map[string]float32
+	text      textFor
 	feats     []float32
 	searches  []*search
 	bySID     map[string]*search
@@ -64,6 +64,13 @@ type replay struct {
 	compacted    int // searches before this index of r.searches are final
 	lastCompact  int
 	compactEvery int // compact after this many new lists
+
+	// Buffers reused from list to list.
+	refs    []productRef
+	ids     []string
+	list    []impressedItem
+	textBuf []float32
+	itemBuf []rank.Item
 }
 
 type purchaseRef struct {
@@ -71,7 +78,7 @@ type purchaseRef struct {
 	idx int
 }
 
-func newReplay(products []catalog.Product, text func(string) map[string]float32, split time.Time) *replay {
+func newReplay(products []catalog.Product, text textFor, split time.Time) *replay {
 	r := &replay{split: split.Unix(), keepTrain: 1, keepTest: 1, compactEvery: 20000, prop: newPropensityEstimator(3_000_000),
 		st: newState(products), products: products, byID: make(map[string]int32, len(products)),
 		items: make([]rank.Item, len(products)), text: text,
@@ -150,16 +157,26 @@ func (r *replay) add(row *lake.Row) {
 		case event.ProductClicked, event.ProductAdded:
 			r.st.coVisit(recent, profile.Hash(row.ProductID), 1)
 		case event.OrderCompleted:
-			for _, id := range orderProducts(row) {
-				r.st.coVisit(recent, profile.Hash(id), 3)
+			for _, ref := range r.refs { // parsed by r.ordered
+				r.st.coVisit(recent, profile.Hash(ref.ID), 3)
 			}
 		}
 	}
 }
 
+// textFor gives the text-relevance score of each product of ids for query in out.
+type textFor func(query string, ids []string, out []float32)
+
+// impressedItem is one entry of a logged list with its text score.
+type impressedItem struct {
+	ref  productRef
+	text float32
+}
+
 func (r *replay) impressions(row *lake.Row, subject string) {
-	var refs []event.ProductRef
-	if err := json.Unmarshal([]byte(row.Products), &refs); err != nil || len(refs) == 0 {
+	refs, err := parseProducts(row.Products, r.refs)
+	r.refs = refs
+	if err != nil || len(refs) == 0 {
 		return
 	}
 	if len(refs) > maxImpressionsShown {
@@ -171,53 +188,69 @@ func (r *replay) impressions(row *lake.Row, subject string) {
 			query = s.query
 		}
 	}
-	scores := r.text(query)
-	slices.SortStableFunc(refs, func(a, b event.ProductRef) int {
-		return cmp.Compare(scores[string(b.ProductID)], scores[string(a.ProductID)])
-	})
+	n := len(refs)
+	// The text scores of the impressed items only, and the items in retrieval order
+	// (by text score, ties in logged order).
+	r.ids = r.ids[:0]
+	for _, ref := range refs {
+		r.ids = append(r.ids, ref.ID)
+	}
+	r.textBuf = slices.Grow(r.textBuf[:0], n)[:n]
+	r.text(query, r.ids, r.textBuf)
+	list := r.list[:0]
+	for i, ref := range refs {
+		list = append(list, impressedItem{ref, r.textBuf[i]})
+	}
+	r.list = list
+	slices.SortStableFunc(list, func(a, b impressedItem) int { return cmp.Compare(b.text, a.text) })
 	p := r.st.profile(subject)
 	s := &search{
 		id: row.SearchID, subject: subject, customerID: row.UserID, at: row.Timestamp.Unix(), query: query, newCustomer: p.Events == 0,
-		items: make([]int32, len(refs)), hashes: make([]uint32, len(refs)), positions: make([]uint8, len(refs)),
-		labels: make([]uint8, len(refs)), row: len(r.feats) / rank.NumFeatures,
+		items: make([]int32, n), hashes: make([]uint32, n), positions: make([]uint8, n),
+		labels: make([]uint8, n), row: -1,
 	}
-	items := make([]rank.Item, len(refs))
-	text := make([]float32, len(refs))
-	for i, ref := range refs {
-		id := string(ref.ProductID)
+	for i := range list {
+		id := list[i].ref.ID
 		s.hashes[i] = profile.Hash(id)
-		s.positions[i] = uint8(min(ref.Position, 255))
-		text[i] = scores[id]
+		s.positions[i] = uint8(min(max(list[i].ref.Position, 0), 255))
 		if ci, ok := r.byID[id]; ok {
 			s.items[i] = ci
-			items[i] = r.items[ci]
 		} else {
 			s.items[i] = -1
-			items[i] = rank.Item{ID: s.hashes[i]}
 		}
 	}
-	prof := p
-	if p.Events == 0 || p.OptedOut {
-		prof = nil
-	}
-	if prof != nil {
-		r.st.publishNeighbors(prof.Recent)
-	}
-	n := len(refs)
 	qk := rank.QueryKey(query)
 	keep := r.keepTrain
 	if s.at >= r.split {
 		keep = r.keepTest
 	}
 	if keep >= 1 || sampled(row.SearchID, subject, s.at, keep) {
+		prof := p
+		if p.Events == 0 || p.OptedOut {
+			prof = nil
+		}
+		if prof != nil {
+			r.st.publishNeighbors(prof.Recent)
+		}
+		r.st.refreshList(qk, s.hashes)
+		items := slices.Grow(r.itemBuf[:0], n)[:n]
+		text := slices.Grow(r.textBuf[:0], n)[:n]
+		for i := range list {
+			text[i] = list[i].text
+			if ci := s.items[i]; ci >= 0 {
+				items[i] = r.items[ci]
+			} else {
+				items[i] = rank.Item{ID: s.hashes[i]}
+			}
+		}
+		r.itemBuf, r.textBuf = items, text
 		start := len(r.feats)
+		s.row = start / rank.NumFeatures
 		r.feats = slices.Grow(r.feats, n*rank.NumFeatures)[:start+n*rank.NumFeatures]
 		r.st.snap.Extract(qk, prof, items, text, r.feats[start:])
-	} else {
-		s.row = -1
 	}
 	// Only now does this list count toward the popularity of what it showed.
-	for i := range refs {
+	for i := range n {
 		r.st.impression(qk, s.hashes[i], int(s.positions[i]))
 		if s.at < r.split {
 			r.prop.impression(rank.PairKey(qk, s.hashes[i]), int(s.positions[i]))
@@ -281,30 +314,20 @@ func (r *replay) label(searchID, subject, productID string, grade uint8, at time
 	return nil, -1
 }
 
-func orderProducts(row *lake.Row) []string {
-	var refs []event.ProductRef
-	if json.Unmarshal([]byte(row.Products), &refs) != nil {
-		return nil
-	}
-	ids := make([]string, len(refs))
-	for i, ref := range refs {
-		ids[i] = string(ref.ProductID)
-	}
-	return ids
-}
-
 func (r *replay) ordered(row *lake.Row, subject string) {
-	var refs []event.ProductRef
-	if json.Unmarshal([]byte(row.Products), &refs) != nil {
+	refs, err := parseProducts(row.Products, r.refs)
+	r.refs = refs
+	if err != nil {
 		return
 	}
 	for _, ref := range refs {
-		id := string(ref.ProductID)
-		if s, i := r.label(row.SearchID, subject, id, labelKeptPurchase, row.Timestamp); s != nil {
+		id := ref.ID
+		// A return can only change the label of a list whose features are kept.
+		if s, i := r.label(row.SearchID, subject, id, labelKeptPurchase, row.Timestamp); s != nil && s.row >= 0 {
 			r.purchases[subject+"\x00"+id] = purchaseRef{s, i}
 		}
 		if ci, ok := r.byID[id]; ok {
-			r.sizes.purchase(subject, row.OrderID, ci, &r.products[ci], string(ref.Size), row.Timestamp)
+			r.sizes.purchase(subject, row.OrderID, ci, &r.products[ci], ref.Size, row.Timestamp)
 		}
 	}
 }
@@ -367,6 +390,14 @@ func (r *replay) compact(now int64) {
 	}
 	clear(r.searches[w:])
 	r.searches = r.searches[:w]
+	// A subject's latest searches are only looked up within the attribution window:
+	// forget those of subjects who have not searched since (most anonymous visitors
+	// never come back), so their lists can be collected.
+	for subject, rs := range r.recent {
+		if rs[len(rs)-1].at < horizon {
+			delete(r.recent, subject)
+		}
+	}
 	r.compacted = final
 	r.feats = r.feats[:dst]
 }

@@ -49,7 +49,7 @@ func TestCompactKeepsExamples(t *testing.T) {
 	ps, rows := syntheticRows()
 	split := rows[len(rows)-1].Timestamp.Add(time.Hour)
 	replayAll := func(every int) *replay {
-		r := newReplay(ps, func(string) map[string]float32 { return nil }, split)
+		r := newReplay(ps, func(string, []string, []float32) {}, split)
 		r.compactEvery = every
 		for i := range rows {
 			r.add(&rows[i])

@@ -17,22 +17,26 @@ const maxNeighbors = 20
 type state struct {
 	snap     *rank.Snapshot
 	profiles map[string]*profile.Profile
-	qiClicks map[uint64]float32 // (query, item) clicks
-	qiExp    map[uint64]float32 // (query, item) clicks expected from the positions shown
-	itClicks map[uint32]float32
-	itExp    map[uint32]float32
-	posImp   []float64 // impressions per position (1-based; index 0 unused)
-	posClk   []float64 // clicks per position
-	covis    map[uint32]map[uint32]float32
-	dirty    map[uint32]bool // items whose published neighbour list is stale
+	// (query, item) and item clicks and clicks expected from the positions shown:
+	// index maps into counter slices, so that an update is one map lookup. The
+	// published features derived from them (snap.QueryItem, snap.ItemPopularity) are
+	// brought up to date only when read (refreshList before features are extracted,
+	// refreshAll at the end): most impressions are of lists whose features are not kept.
+	qiIdx  map[uint64]int32
+	qi     []ctr
+	itIdx  map[uint32]int32
+	it     []ctr
+	posImp []float64 // impressions per position (1-based; index 0 unused)
+	posClk []float64 // clicks per position
+	covis  map[uint32]map[uint32]float32
+	dirty  map[uint32]bool // items whose published neighbour list is stale
 }
 
 func newState(products []catalog.Product) *state {
 	s := &state{
 		snap:     rank.NewDefaultSnapshot(),
 		profiles: map[string]*profile.Profile{},
-		qiClicks: map[uint64]float32{}, qiExp: map[uint64]float32{},
-		itClicks: map[uint32]float32{}, itExp: map[uint32]float32{},
+		qiIdx:    map[uint64]int32{}, itIdx: map[uint32]int32{},
 		posImp: make([]float64, 101), posClk: make([]float64, 101),
 		covis: map[uint32]map[uint32]float32{}, dirty: map[uint32]bool{},
 	}
@@ -90,6 +94,29 @@ func (s *state) examination(pos int) float32 {
 	return float32(min(1, ctr(pos)/ctr(1)))
 }
 
+// ctr counts the clicks and the clicks expected of a (query, item) pair or an item.
+type ctr struct{ clicks, exp float32 }
+
+func (s *state) pair(k uint64) *ctr {
+	i, ok := s.qiIdx[k]
+	if !ok {
+		i = int32(len(s.qi))
+		s.qiIdx[k] = i
+		s.qi = append(s.qi, ctr{})
+	}
+	return &s.qi[i]
+}
+
+func (s *state) item(h uint32) *ctr {
+	i, ok := s.itIdx[h]
+	if !ok {
+		i = int32(len(s.it))
+		s.itIdx[h] = i
+		s.it = append(s.it, ctr{})
+	}
+	return &s.it[i]
+}
+
 // impression records that item was shown at pos for query: it raises the clicks
 // expected of the pair by the position's examination probability.
 func (s *state) impression(query, item uint32, pos int) {
@@ -97,10 +124,8 @@ func (s *state) impression(query, item uint32, pos int) {
 		s.posImp[pos]++
 	}
 	e := s.examination(pos) * s.baseCTR()
-	k := rank.PairKey(query, item)
-	s.qiExp[k] += e
-	s.itExp[item] += e
-	s.refresh(k, item)
+	s.pair(rank.PairKey(query, item)).exp += e
+	s.item(item).exp += e
 }
 
 func (s *state) baseCTR() float32 {
@@ -115,18 +140,39 @@ func (s *state) click(query, item uint32, pos int) {
 	if pos >= 1 && pos < len(s.posClk) {
 		s.posClk[pos]++
 	}
-	k := rank.PairKey(query, item)
-	s.qiClicks[k]++
-	s.itClicks[item]++
-	s.refresh(k, item)
+	s.pair(rank.PairKey(query, item)).clicks++
+	s.item(item).clicks++
 }
 
-// refresh recomputes the published features of a pair and an item: the log of clicks
-// over expected clicks, smoothed by a prior of a = 1 expected click.
-func (s *state) refresh(k uint64, item uint32) {
+// debiasedCTR is a published click feature: the log of clicks over expected
+// clicks, smoothed by a prior of a = 1 expected click.
+func debiasedCTR(c ctr) float32 {
 	const a = 1
-	s.snap.QueryItem[k] = float32(math.Log(float64((s.qiClicks[k] + a) / (s.qiExp[k] + a))))
-	s.snap.ItemPopularity[item] = float32(math.Log(float64((s.itClicks[item] + a) / (s.itExp[item] + a))))
+	return float32(math.Log(float64((c.clicks + a) / (c.exp + a))))
+}
+
+// refreshList brings the published click features of query's pairs with items, and
+// of the items, up to date before features are extracted for them.
+func (s *state) refreshList(query uint32, items []uint32) {
+	for _, h := range items {
+		k := rank.PairKey(query, h)
+		if i, ok := s.qiIdx[k]; ok {
+			s.snap.QueryItem[k] = debiasedCTR(s.qi[i])
+		}
+		if i, ok := s.itIdx[h]; ok {
+			s.snap.ItemPopularity[h] = debiasedCTR(s.it[i])
+		}
+	}
+}
+
+// refreshAll brings every published click feature up to date.
+func (s *state) refreshAll() {
+	for k, i := range s.qiIdx {
+		s.snap.QueryItem[k] = debiasedCTR(s.qi[i])
+	}
+	for h, i := range s.itIdx {
+		s.snap.ItemPopularity[h] = debiasedCTR(s.it[i])
+	}
 }
 
 // coVisit records that a customer touched item right after the items in recent.

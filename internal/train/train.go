@@ -26,6 +26,11 @@ type Options struct {
 	// Text gives the text-relevance scores of the products a query retrieves (the
 	// retrieval index's BM25); products it does not return score 0.
 	Text func(query string) map[string]float32
+	// TextFor, when set, is used instead of Text: it fills out with the text-relevance
+	// score of each of the products ids (the items a logged list showed) for query.
+	// Scoring only the impressed items is much cheaper than retrieving everything a
+	// query matches, and needs no cache.
+	TextFor func(query string, ids []string, out []float32)
 	// TestFraction is the share of the lake's days, at the end, held out for evaluation (default 0.2).
 	TestFraction float64
 	Params       gbdt.Params
@@ -94,8 +99,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Progress == nil {
 		o.Progress = func(string, ...any) {}
 	}
-	if o.Text == nil {
-		o.Text = func(string) map[string]float32 { return nil }
+	text := o.TextFor
+	if text == nil {
+		m := func(string) map[string]float32 { return nil }
+		if o.Text != nil {
+			m = cachedText(o.Text)
+		}
+		text = func(q string, ids []string, out []float32) {
+			scores := m(q)
+			for i, id := range ids {
+				out[i] = scores[id]
+			}
+		}
 	}
 	if o.Version == "" {
 		o.Version = time.Now().UTC().Format("v20060102-150405")
@@ -116,7 +131,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	split := first.Add(time.Duration(float64(last.Sub(first)) * (1 - o.TestFraction))).Truncate(time.Hour)
 	o.Progress("replaying the lake: %d events over %d days, test window from %s", sum(stats.Events), len(days), split.Format(time.RFC3339))
 
-	text := cachedText(o.Text)
 	r := newReplay(o.Products, text, split)
 	// Keep the features of at most about MaxLists training lists with a click (and a
 	// third of that for testing): a uniform sample by search, decided up front from
@@ -139,6 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.compact(math.MaxInt64 / 2)
 	r.st.publishNeighbors(nil)
+	r.st.refreshAll()
 	secs["replay"] = since(t0)
 
 	// The examination probability by position, by EM on the position-based model
@@ -264,11 +279,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			retG = append(retG, g)
 		}
 	}
-	rep.Segments["new_customers"] = evaluate(newG, scorers, exam, truth).rankers
-	rep.Segments["returning_customers"] = evaluate(retG, scorers, exam, truth).rankers
+	newEv, retEv := evaluate(newG, scorers, exam, truth), evaluate(retG, scorers, exam, truth)
+	rep.Segments["new_customers"] = newEv.rankers
+	rep.Segments["returning_customers"] = retEv.rankers
 	if truth != nil {
-		rep.Segments["truth_new_customers"] = evaluate(newG, scorers, exam, truth).truth
-		rep.Segments["truth_returning_customers"] = evaluate(retG, scorers, exam, truth).truth
+		rep.Segments["truth_new_customers"] = newEv.truth
+		rep.Segments["truth_returning_customers"] = retEv.truth
 	}
 	secs["evaluate"] = since(t2)
 

@@ -351,14 +351,8 @@ func (w *World) Examination(pos int) float64 {
 func Text(ps []catalog.Product) func(string) map[string]float32 {
 	index := map[string][]int32{}
 	for i := range ps {
-		seen := map[string]bool{}
-		for _, t := range strings.Fields(strings.ToLower(ps[i].Name + " " + ps[i].Brand + " " + ps[i].Category + " " + ps[i].Color)) {
-			for _, v := range []string{t, strings.TrimSuffix(t, "s")} {
-				if !seen[v] {
-					seen[v] = true
-					index[v] = append(index[v], int32(i))
-				}
-			}
+		for v := range productWords(&ps[i]) {
+			index[v] = append(index[v], int32(i))
 		}
 	}
 	return func(q string) map[string]float32 {
@@ -370,6 +364,38 @@ func Text(ps []catalog.Product) func(string) map[string]float32 {
 			}
 		}
 		return out
+	}
+}
+
+// productWords is the set of words a product matches in Text.
+func productWords(p *catalog.Product) map[string]bool {
+	seen := map[string]bool{}
+	for _, t := range strings.Fields(strings.ToLower(p.Name + " " + p.Brand + " " + p.Category + " " + p.Color)) {
+		for _, v := range []string{t, strings.TrimSuffix(t, "s")} {
+			seen[v] = true
+		}
+	}
+	return seen
+}
+
+// TextFor is Text for the given products only (train.Options.TextFor): the same
+// scores, computed for the items a list showed instead of everything the query matches.
+func TextFor(ps []catalog.Product) func(query string, ids []string, out []float32) {
+	words := make(map[string]map[string]bool, len(ps))
+	for i := range ps {
+		words[ps[i].ProductID] = productWords(&ps[i])
+	}
+	return func(q string, ids []string, out []float32) {
+		terms := strings.Fields(strings.ToLower(q))
+		for i, id := range ids {
+			out[i] = 0
+			w := words[id]
+			for _, t := range terms {
+				if w[t] {
+					out[i] += 1 / float32(len(terms))
+				}
+			}
+		}
 	}
 }
 

@@ -36,12 +36,30 @@ func main() {
 	genOnly := flag.Bool("gen-only", false, "generate the world and its lake, do not train")
 	trees := flag.Int("trees", 100, "maximum trees")
 	report := flag.String("report", "", "write the JSON report here")
+	reportDir := flag.String("report-dir", "", "write report.json, report.md and report.png here")
+	render := flag.String("render", "", "only render this JSON report into -report-dir (no world, no training)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the training run here")
 	maxLists := flag.Int("max-lists", 0, "train.Options.MaxLists (0: its default)")
+	textMap := flag.Bool("text-map", false, "score text with Options.Text (everything a query matches, cached) instead of Options.TextFor (the impressed items)")
 	flag.Parse()
-	if *dir == "" {
+	if *dir == "" && *render == "" {
 		fmt.Fprintln(os.Stderr, "trainbench: -dir is required")
 		os.Exit(2)
+	}
+	if *render != "" {
+		var rep train.Report
+		js, err := os.ReadFile(*render)
+		if err == nil {
+			err = json.Unmarshal(js, &rep)
+		}
+		if err == nil {
+			err = train.WriteReport(*reportDir, &rep)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "trainbench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx := context.Background()
 	logf := func(f string, a ...any) {
@@ -91,8 +109,11 @@ func main() {
 	t1 := time.Now()
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	opts.Lake, opts.Products, opts.Text, opts.Params = w.Lake, w.Products, simworld.Text(w.Products), p
+	opts.Lake, opts.Products, opts.TextFor, opts.Params = w.Lake, w.Products, simworld.TextFor(w.Products), p
 	opts.Progress, opts.MaxLists = logf, *maxLists
+	if *textMap {
+		opts.Text, opts.TextFor = simworld.Text(w.Products), nil
+	}
 	res, err := train.Run(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "trainbench:", err)
@@ -105,6 +126,11 @@ func main() {
 	js, _ := json.MarshalIndent(res.Report, "", "  ")
 	if *report != "" {
 		_ = os.WriteFile(*report, js, 0o644)
+	}
+	if *reportDir != "" {
+		if err := train.WriteReport(*reportDir, &res.Report); err != nil {
+			fmt.Fprintln(os.Stderr, "trainbench:", err)
+		}
 	}
 	fmt.Println(train.Summary(&res.Report))
 	fmt.Printf("events %d, examples %d, training wall time %.1f s (cpu %.1f s), peak RSS %s, seconds %v\n", res.Report.Events, res.Report.Examples, wall.Seconds(), cpu.Seconds(), vmHWM(), res.Report.Seconds)
