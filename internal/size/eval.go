@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
 )
@@ -290,7 +291,12 @@ func AUC(scores []float64, positive []bool) float64 {
 type Report struct {
 	Train   TrainStats `json:"train"`
 	HeldOut int        `json:"held_out"`
-	Models  []Metrics  `json:"models"` // size_model, single_latent, most_frequent_size
+	// HeldOutFrom and HeldOutTo bound the purchase times held out (set by the caller that
+	// chose them; purchases after HeldOutTo were left out because their returns may not
+	// have arrived yet).
+	HeldOutFrom time.Time `json:"held_out_from,omitzero"`
+	HeldOutTo   time.Time `json:"held_out_to,omitzero"`
+	Models      []Metrics `json:"models"` // size_model, single_latent, most_frequent_size
 	// Gains of the size model over the better baseline.
 	AccuracyGain float64 `json:"accuracy_gain"`
 	AUCGain      float64 `json:"auc_gain"`

@@ -33,7 +33,12 @@ type Options struct {
 	TextFor func(query string, ids []string, out []float32)
 	// TestFraction is the share of the lake's days, at the end, held out for evaluation (default 0.2).
 	TestFraction float64
-	Params       gbdt.Params
+	// SizeReturnWindow is how long after a purchase a size return may still arrive
+	// (default 14 days). The size evaluation holds out only purchases whose window closed
+	// before the lake's end: a purchase still within it counts as kept, which would score
+	// a wrong size as right.
+	SizeReturnWindow time.Duration
+	Params           gbdt.Params
 	// Oracle, when set (a simulated world's ground truth), scores (customer, product)
 	// pairs; it is evaluated as the "oracle" ranker.
 	Oracle func(customerID, productID string) (float64, bool)
@@ -88,6 +93,9 @@ var ErrNoData = errors.New("the lake holds no search impressions (Product List V
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.TestFraction <= 0 || o.TestFraction >= 1 {
 		o.TestFraction = 0.2
+	}
+	if o.SizeReturnWindow <= 0 {
+		o.SizeReturnWindow = 14 * 24 * time.Hour
 	}
 	if o.Params.NumTrees == 0 {
 		o.Params = gbdt.DefaultParams()
@@ -308,11 +316,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if d := len(r.sizes.surveys) - len(surveys) + len(r.sizes.obs) - len(obs); d > 0 {
 		o.Progress("size model: left out %d surveys and %d purchases it does not accept", len(r.sizes.surveys)-len(surveys), len(r.sizes.obs)-len(obs))
 	}
+	sizeFrom, sizeTo := sizeHoldOut(first, last, split, o.TestFraction, o.SizeReturnWindow)
 	var sizeTrain, sizeTest []size.Observation
 	for _, ob := range obs {
-		if ob.Time.Before(split) {
+		switch {
+		case ob.Time.Before(sizeFrom):
 			sizeTrain = append(sizeTrain, ob)
-		} else {
+		case ob.Time.Before(sizeTo):
 			sizeTest = append(sizeTest, ob)
 		}
 	}
@@ -328,6 +338,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot evaluate the size model: %w", err)
 		}
+		srep.HeldOutFrom, srep.HeldOutTo = sizeFrom, sizeTo
 		rep.Size = &srep
 		// The published size model learns from every purchase.
 		tr := size.NewTrainer(size.Options{})
@@ -507,4 +518,17 @@ var Codec = &rank.ModelCodec{
 		}
 		return Model{m}, nil
 	},
+}
+
+// sizeHoldOut is the window of purchases the size evaluation holds out: the last
+// testFraction of the purchases whose return window closed before the lake's end
+// (last). When the lake is shorter than the window it falls back to the ranking split
+// and the lake's end, where late returns are still missing (the report shows the window).
+func sizeHoldOut(first, last, split time.Time, testFraction float64, window time.Duration) (from, to time.Time) {
+	to = last.Add(-window)
+	if !to.After(first) {
+		return split, last
+	}
+	from = first.Add(time.Duration(float64(to.Sub(first)) * (1 - testFraction))).Truncate(time.Hour)
+	return from, to
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bespokesearch/bespoke/internal/gbdt"
 	"github.com/bespokesearch/bespoke/internal/rank"
@@ -138,4 +139,26 @@ func TestRunBench(t *testing.T) {
 	res, _ := runWorld(t, cfg, dir, p)
 	js, _ := json.MarshalIndent(res.Report, "", " ")
 	t.Logf("report: %s", js)
+}
+
+func TestSizeHoldOutWaitsForReturns(t *testing.T) {
+	day := 24 * time.Hour
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	last := first.Add(60 * day)
+	split := first.Add(48 * day)
+	from, to := sizeHoldOut(first, last, split, 0.2, 14*day)
+	if want := last.Add(-14 * day); !to.Equal(want) {
+		t.Errorf("held-out purchases end at %v, want the lake's end minus the return window %v", to, want)
+	}
+	if !from.Before(to) || from.Before(first) {
+		t.Errorf("held-out window [%v, %v) is empty or starts before the lake", from, to)
+	}
+	if got, want := to.Sub(from), time.Duration(float64(46*day)*0.2); got < want-time.Hour || got > want+time.Hour {
+		t.Errorf("held-out window is %v long, want about %v (the last 20%% of the settled period)", got, want)
+	}
+	// A lake shorter than the return window falls back to the ranking split.
+	from, to = sizeHoldOut(first, first.Add(10*day), first.Add(8*day), 0.2, 14*day)
+	if !from.Equal(first.Add(8*day)) || !to.Equal(first.Add(10*day)) {
+		t.Errorf("short lake: got [%v, %v), want the ranking split to the lake's end", from, to)
+	}
 }
