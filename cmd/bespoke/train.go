@@ -8,13 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/server"
 	"github.com/bespokesearch/bespoke/internal/train"
 )
+
+// trainMemoryLimit is the soft Go memory limit of `bespoke train --data` (see runTrain).
+const trainMemoryLimit = 3 << 30
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "--data DIR | --target URL --admin-token T [--force] [--report-dir DIR]", stderr)
@@ -50,8 +55,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		report = body
 	case *data != "":
+		// Training's peak memory is mostly the Go heap's headroom (GOGC=100 lets it grow
+		// to twice the live data); a soft limit makes the collector work harder near it
+		// instead, which keeps 10M events under 4 GiB. GOMEMLIMIT in the environment wins.
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(trainMemoryLimit)
+		}
 		srv, err := server.New(ctx, server.Config{
 			DataDir: *data, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			// The server is opened only to train and publish; it never listens, so its
+			// collector's write key is never exposed, but the collector needs one to start.
+			WriteKeys: []string{"bespoke-train-offline"},
 		})
 		if err != nil {
 			if strings.Contains(err.Error(), "lock") {
