@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,14 +202,15 @@ func abs(x float64) float64 {
 }
 
 // flakyOpen is a lake whose first Open fails as if compaction had just replaced the file.
+// Like every lake.Storage it is safe for concurrent use (the reader opens an hour's files
+// in parallel).
 type flakyOpen struct {
 	lake.Storage
-	failed bool
+	failed atomic.Bool
 }
 
 func (f *flakyOpen) Open(ctx context.Context, key string) (lake.Object, error) {
-	if !f.failed {
-		f.failed = true
+	if f.failed.CompareAndSwap(false, true) {
 		return nil, fmt.Errorf("lake object %q: %w", key, lake.ErrNotExist)
 	}
 	return f.Storage.Open(ctx, key)
@@ -221,7 +223,7 @@ func TestComputeRereadsAFileReplacedByCompaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !fl.failed || rep.Interleaving == nil || rep.Interleaving.Lists != 360 {
+	if !fl.failed.Load() || rep.Interleaving == nil || rep.Interleaving.Lists != 360 {
 		t.Fatalf("after a vanished file: %+v", rep.Interleaving)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,19 @@ func randFloat(r *rand.Rand) float64 {
 }
 
 func TestSearchResponseEncodingMatchesEncodingJSON(t *testing.T) {
+	// A field added to searchResult must be added to the hand-written encoder and here:
+	// the sample below sets every field but the explanations (encoded by encoding/json).
+	sample := searchResult{ProductID: "p", Score: 1, Name: "n", Brand: "b", Category: "c", Color: "k", Gender: "g",
+		Price: 1, RecommendedSize: "9", InStockInSize: true, Team: "control"}
+	sv := reflect.ValueOf(sample)
+	for i := range sv.NumField() {
+		if f := sv.Type().Field(i); f.Name != "Explain" && sv.Field(i).IsZero() {
+			t.Fatalf("searchResult.%s is new: encode it in appendSearchResult and set it in this test", f.Name)
+		}
+	}
+	if got, want := appendSearchResponse(nil, &searchResponse{Results: []searchResult{sample}}), stdJSON(t, searchResponse{Results: []searchResult{sample}}); !bytes.Equal(got, want) {
+		t.Fatalf("full result:\n got %s\nwant %s", got, want)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 2000 {
 		resp := searchResponse{SearchID: randString(r), Personalized: r.IntN(2) == 0, Arm: randString(r),
@@ -63,7 +77,7 @@ func TestSearchResponseEncodingMatchesEncodingJSON(t *testing.T) {
 		for i := range resp.Results {
 			resp.Results[i] = searchResult{ProductID: randString(r), Score: float32(randFloat(r)), Name: randString(r),
 				Brand: randString(r), Category: randString(r), Color: randString(r), Gender: randString(r),
-				Price: randFloat(r), RecommendedSize: randString(r), InStockInSize: r.IntN(2) == 0}
+				Price: randFloat(r), RecommendedSize: randString(r), InStockInSize: r.IntN(2) == 0, Team: randString(r)}
 		}
 		want := stdJSON(t, resp)
 		if got := appendSearchResponse(nil, &resp); !bytes.Equal(got, want) {

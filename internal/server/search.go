@@ -217,6 +217,9 @@ func appendSearchResult(b []byte, x *searchResult) []byte {
 		b = appendJSONString(appendKey(b, "recommended_size", false), x.RecommendedSize)
 	}
 	b = appendJSONBool(appendKey(b, "in_stock_in_size", false), x.InStockInSize)
+	if x.Team != "" {
+		b = appendJSONString(appendKey(b, "team", false), x.Team)
+	}
 	return append(b, '}')
 }
 
