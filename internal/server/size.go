@@ -254,6 +254,18 @@ func (s *Server) publishSizeProfiles(ctx context.Context, m *size.Model) (int, e
 // /v1/size answers from them before the next training run. key is the ranking
 // profile's key: only signed-in customers (pu/) have size profiles. Events the size
 // model cannot read (a label outside the product's size system, an implausible survey)
+// changesSizes reports whether ev is of a kind observeSizes folds into a size profile.
+func changesSizes(ev *event.Event) bool {
+	if ev.Type != event.TypeTrack {
+		return false
+	}
+	switch ev.Event {
+	case event.OrderCompleted, event.ProductReturned, event.FitSurveyCompleted:
+		return true
+	}
+	return false
+}
+
 // are skipped, as training skips them.
 func (s *Server) observeSizes(ctx context.Context, key []byte, evs []*event.Event) error {
 	if len(key) < 4 || string(key[:3]) != "pu/" {
@@ -264,12 +276,7 @@ func (s *Server) observeSizes(ctx context.Context, key []byte, evs []*event.Even
 	var prof *size.Profile
 	loaded, changed := false, false
 	for _, ev := range evs {
-		if ev.Type != event.TypeTrack {
-			continue
-		}
-		switch ev.Event {
-		case event.OrderCompleted, event.ProductReturned, event.FitSurveyCompleted:
-		default:
+		if !changesSizes(ev) {
 			continue
 		}
 		props, err := ev.Props()

@@ -69,7 +69,7 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 				merges = append(merges, [2]string{ev.AnonymousID, ev.UserID})
 				return nil
 			}
-			if !changesProfiles(ev) {
+			if !changesProfiles(ev) && !changesSizes(ev) {
 				return nil // no store round trip for events that cannot change a profile
 			}
 			id, anon := profile.Subject(ev)
