@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bespokesearch/bespoke/internal/jsonenc"
 )
 
 // An envelope is the unit written to the stream: the events of one or more accepted
@@ -53,25 +55,25 @@ func appendEventFast(buf []byte, ev *Event) ([]byte, bool) {
 	start := len(buf)
 	fail := func() ([]byte, bool) { return buf[:start], false }
 	buf = append(buf, `{"type":`...)
-	buf = appendJSONString(buf, ev.Type)
+	buf = jsonenc.AppendString(buf, ev.Type)
 	if ev.Event != "" {
 		buf = append(buf, `,"event":`...)
-		buf = appendJSONString(buf, ev.Event)
+		buf = jsonenc.AppendString(buf, ev.Event)
 	}
 	if ev.Name != "" {
 		buf = append(buf, `,"name":`...)
-		buf = appendJSONString(buf, ev.Name)
+		buf = jsonenc.AppendString(buf, ev.Name)
 	}
 	if ev.UserID != "" {
 		buf = append(buf, `,"userId":`...)
-		buf = appendJSONString(buf, ev.UserID)
+		buf = jsonenc.AppendString(buf, ev.UserID)
 	}
 	if ev.AnonymousID != "" {
 		buf = append(buf, `,"anonymousId":`...)
-		buf = appendJSONString(buf, ev.AnonymousID)
+		buf = jsonenc.AppendString(buf, ev.AnonymousID)
 	}
 	buf = append(buf, `,"messageId":`...)
-	buf = appendJSONString(buf, ev.MessageID)
+	buf = jsonenc.AppendString(buf, ev.MessageID)
 	buf = append(buf, `,"timestamp":`...)
 	var ok bool
 	if buf, ok = appendJSONTime(buf, ev.Timestamp); !ok {
@@ -127,61 +129,6 @@ func appendJSONTime(buf []byte, t time.Time) ([]byte, bool) {
 	buf = append(buf, '"')
 	buf = t.AppendFormat(buf, time.RFC3339Nano)
 	return append(buf, '"'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s quoted as encoding/json does with HTML escaping off:
-// control characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // DecodeEnvelope calls fn for each event of an envelope, in order. A line that does not

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bespokesearch/bespoke/internal/jsonenc"
 )
 
 // stdJSON is what writeJSON (encoding/json without HTML escaping) writes for v.
@@ -142,7 +144,7 @@ func FuzzJSONString(f *testing.F) {
 			F64 float64 `json:"f"`
 			F32 float32 `json:"g"`
 		}{s, x, float32(x)})
-		got := appendJSONString(appendKey([]byte{'{'}, "s", true), s)
+		got := jsonenc.AppendString(appendKey([]byte{'{'}, "s", true), s)
 		got = appendJSONFloat(appendKey(got, "f", false), x, 64)
 		got = appendJSONFloat(appendKey(got, "g", false), float64(float32(x)), 32)
 		got = append(got, '}', '\n')

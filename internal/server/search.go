@@ -17,6 +17,7 @@ import (
 	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/event"
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/jsonenc"
 	"github.com/bespokesearch/bespoke/internal/profile"
 	"github.com/bespokesearch/bespoke/internal/rank"
 	"github.com/bespokesearch/bespoke/internal/retrieve"
@@ -178,10 +179,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 // appendSearchResponse encodes r as encoding/json would (without explanations).
 func appendSearchResponse(b []byte, r *searchResponse) []byte {
 	b = appendKey(append(b, '{'), "search_id", true)
-	b = appendJSONString(b, r.SearchID)
+	b = jsonenc.AppendString(b, r.SearchID)
 	b = appendJSONBool(appendKey(b, "personalized", false), r.Personalized)
-	b = appendJSONString(appendKey(b, "arm", false), r.Arm)
-	b = appendJSONString(appendKey(b, "model_version", false), r.ModelVersion)
+	b = jsonenc.AppendString(appendKey(b, "arm", false), r.Arm)
+	b = jsonenc.AppendString(appendKey(b, "model_version", false), r.ModelVersion)
 	b = appendJSONFloat(appendKey(b, "took_ms", false), r.TookMS, 64)
 	b = strconv.AppendInt(appendKey(b, "total", false), int64(r.Total), 10)
 	b = appendKey(b, "results", false)
@@ -201,24 +202,24 @@ func appendSearchResponse(b []byte, r *searchResponse) []byte {
 }
 
 func appendSearchResult(b []byte, x *searchResult) []byte {
-	b = appendJSONString(appendKey(append(b, '{'), "product_id", true), x.ProductID)
+	b = jsonenc.AppendString(appendKey(append(b, '{'), "product_id", true), x.ProductID)
 	b = appendJSONFloat(appendKey(b, "score", false), float64(x.Score), 32)
 	for _, f := range [...]struct{ k, v string }{
 		{"name", x.Name}, {"brand", x.Brand}, {"category", x.Category}, {"color", x.Color}, {"gender", x.Gender},
 	} {
 		if f.v != "" {
-			b = appendJSONString(appendKey(b, f.k, false), f.v)
+			b = jsonenc.AppendString(appendKey(b, f.k, false), f.v)
 		}
 	}
 	if x.Price != 0 {
 		b = appendJSONFloat(appendKey(b, "price", false), x.Price, 64)
 	}
 	if x.RecommendedSize != "" {
-		b = appendJSONString(appendKey(b, "recommended_size", false), x.RecommendedSize)
+		b = jsonenc.AppendString(appendKey(b, "recommended_size", false), x.RecommendedSize)
 	}
 	b = appendJSONBool(appendKey(b, "in_stock_in_size", false), x.InStockInSize)
 	if x.Team != "" {
-		b = appendJSONString(appendKey(b, "team", false), x.Team)
+		b = jsonenc.AppendString(appendKey(b, "team", false), x.Team)
 	}
 	return append(b, '}')
 }
@@ -609,11 +610,11 @@ func appendRerankResponse(b []byte, items []rerankItem, version string, personal
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(appendKey(append(b, '{'), "product_id", true), items[k].ProductID)
+		b = jsonenc.AppendString(appendKey(append(b, '{'), "product_id", true), items[k].ProductID)
 		b = append(appendJSONFloat(appendKey(b, "score", false), float64(items[k].Score), 32), '}')
 	}
 	b = append(b, ']')
-	b = appendJSONString(appendKey(b, "model_version", false), version)
+	b = jsonenc.AppendString(appendKey(b, "model_version", false), version)
 	b = appendJSONBool(appendKey(b, "personalized", false), personalized)
 	b = appendJSONFloat(appendKey(b, "took_ms", false), tookMS, 64)
 	return append(b, '}', '\n')
