@@ -63,3 +63,67 @@ func (w *World) OracleRanking(customerID, query string, k int) ([]string, error)
 	}
 	return ids, nil
 }
+
+// SizeFit is the size oracle: how far label (one of the product's sizes) is from
+// fitting wearer (0 the account holder, 1 a second wearer) of a customer, in sizes of
+// the product's system rounded to half sizes (positive: too large), and whether a
+// shoe's width misses the wearer's foot. It is what decides a simulated size return
+// (Returns.SizeProb, Returns.WidthProb); evaluation uses it to score a size
+// recommendation against the truth. ok is false for products without sizes.
+func (w *World) SizeFit(customerID string, wearer int, productID, label string) (sizeErr float64, widthMismatch, ok bool, err error) {
+	_, wr, p, err := w.sizeSubjects(customerID, wearer, productID)
+	if err != nil || p.sys < 0 {
+		return 0, false, false, err
+	}
+	pi, _ := w.productIndex(productID)
+	for j, s := range w.catalog[pi].Sizes {
+		if s.Size == label {
+			return w.sizeError(p, j, wr), p.sys == sysShoe && p.width != wr.width, true, nil
+		}
+	}
+	return 0, false, false, fmt.Errorf("product %s has no size %q", productID, label)
+}
+
+// ShopperSize is the size the wearer picks in the product without a recommendation
+// (their usual size, adjusted for the brand's sizing if they know it; in stock or
+// not), and SizeFit's answer for it. ok is false for products without sizes.
+func (w *World) ShopperSize(customerID string, wearer int, productID string) (label string, ok bool, err error) {
+	c, wr, p, err := w.sizeSubjects(customerID, wearer, productID)
+	if err != nil || p.sys < 0 || len(p.sizes) == 0 {
+		return "", false, err
+	}
+	v := float64(wr.belief[p.sys])
+	if off := w.brands[p.brand].offset[p.sys]; c.aware && off != 0 {
+		v -= off * sysScale[p.sys]
+	}
+	pi, _ := w.productIndex(productID)
+	return w.catalog[pi].Sizes[p.nearestSize(v)].Size, true, nil
+}
+
+// Wearers is how many people (1 or 2) a customer's account buys for.
+func (w *World) Wearers(customerID string) (int, error) {
+	ci, ok := w.customerIndex(customerID)
+	if !ok {
+		return 0, fmt.Errorf("unknown customer %q (ids are C000001..C%06d)", customerID, len(w.customers))
+	}
+	if w.customers[ci].shared {
+		return 2, nil
+	}
+	return 1, nil
+}
+
+func (w *World) sizeSubjects(customerID string, wearer int, productID string) (*customer, *wearer, *product, error) {
+	ci, ok := w.customerIndex(customerID)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("unknown customer %q (ids are C000001..C%06d)", customerID, len(w.customers))
+	}
+	pi, ok := w.productIndex(productID)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("unknown product %q (ids are P000001..P%06d)", productID, len(w.products))
+	}
+	c := &w.customers[ci]
+	if wearer < 0 || wearer > 1 || (wearer == 1 && !c.shared) {
+		return nil, nil, nil, fmt.Errorf("customer %s has no wearer %d", customerID, wearer)
+	}
+	return c, &c.wearers[wearer], &w.products[pi], nil
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -567,5 +568,53 @@ func TestOracle(t *testing.T) {
 	}
 	if len(w.Products()) != 500 {
 		t.Errorf("%d products", len(w.Products()))
+	}
+}
+
+// The size oracle agrees with itself: a product's sizes are ever larger on the wearer
+// by half sizes or more, the shopper's own pick is one of them, and bad ids are errors.
+func TestSizeOracle(t *testing.T) {
+	cfg := smallConfig()
+	w, err := NewWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prods := w.Products()
+	checked := 0
+	for i := range prods[:200] {
+		p := &prods[i]
+		if len(p.Sizes) < 2 {
+			continue
+		}
+		prev := math.Inf(-1)
+		for _, z := range p.Sizes {
+			e, _, ok, err := w.SizeFit(CustomerID(0), 0, p.ProductID, z.Size)
+			if err != nil || !ok {
+				t.Fatalf("%s size %s: ok %v err %v", p.ProductID, z.Size, ok, err)
+			}
+			if e < prev+0.5-1e-9 || math.Mod(e*2, 1) != 0 {
+				t.Fatalf("%s: size %s is %v sizes off after %v", p.ProductID, z.Size, e, prev)
+			}
+			prev = e
+		}
+		own, ok, err := w.ShopperSize(CustomerID(0), 0, p.ProductID)
+		if err != nil || !ok || slices.IndexFunc(p.Sizes, func(z catalog.Size) bool { return z.Size == own }) < 0 {
+			t.Fatalf("%s: shopper's size %q ok %v err %v", p.ProductID, own, ok, err)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no sized products")
+	}
+	if _, _, _, err := w.SizeFit("C999999999", 0, prods[0].ProductID, "9"); err == nil {
+		t.Error("unknown customer accepted")
+	}
+	if _, _, _, err := w.SizeFit(CustomerID(0), 0, "nope", "9"); err == nil {
+		t.Error("unknown product accepted")
+	}
+	if n, _ := w.Wearers(CustomerID(0)); n == 1 {
+		if _, _, _, err := w.SizeFit(CustomerID(0), 1, prods[0].ProductID, "9"); err == nil {
+			t.Error("a second wearer of a one-wearer account accepted")
+		}
 	}
 }
