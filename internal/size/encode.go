@@ -12,7 +12,7 @@ import (
 const (
 	profileVersion = 1
 	modelMagic     = "BSZM"
-	modelVersion   = 1
+	modelVersion   = 2 // 2: ChoiceSD after BrandSD; 1 is still read
 	maxProfileRows = 16
 	noUsual        = math.MinInt16
 )
@@ -205,6 +205,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		b = append(b, 0)
 	}
 	b = appendF64(b, m.brandSD)
+	b = appendF64(b, m.choiceSD)
 	for s := System(1); s < numSystems; s++ {
 		b = appendF64(b, m.links[s].Kappa)
 		b = appendF64(b, m.links[s].Tau)
@@ -338,13 +339,20 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if len(b) < len(modelMagic)+1 || string(b[:len(modelMagic)]) != modelMagic {
 		return nil, errors.New("not a size model: bad magic")
 	}
-	if b[len(modelMagic)] != modelVersion {
-		return nil, fmt.Errorf("size model has encoding version %d; want %d", b[len(modelMagic)], modelVersion)
+	version := b[len(modelMagic)]
+	if version != modelVersion && version != 1 {
+		return nil, fmt.Errorf("size model has encoding version %d; want %d", version, modelVersion)
 	}
 	d := decoder{binenc.NewReader(b[len(modelMagic)+1:])}
 	m := &Model{profiles: map[string]*Profile{}, pop: popTable{}}
 	m.single = d.byte() == 1
 	m.brandSD = d.float64()
+	if version >= 2 { // version 1, before ChoiceSD: labels did not pull
+		m.choiceSD = d.float64()
+		if d.Err() == nil && !(m.choiceSD >= 0 && m.choiceSD < 100) {
+			d.Fail(fmt.Errorf("choice SD %v out of range", m.choiceSD))
+		}
+	}
 	for s := System(1); s < numSystems; s++ {
 		m.links[s] = link{Kappa: d.float64(), Tau: d.float64()}
 		if d.Err() == nil && (m.links[s].Kappa <= 0 || m.links[s].Tau <= 0) {

@@ -101,6 +101,10 @@ type TrainStats struct {
 	TwoWearerAccounts int `json:"two_wearer_accounts"`
 	BodySamples       int `json:"body_samples"`
 	Skipped           int `json:"skipped"`
+	// BrandSD and ProductSD are the prior spreads of brand and product offsets the fit
+	// used, in steps of the size system (learned unless Options set them).
+	BrandSD   float64 `json:"brand_sd_steps"`
+	ProductSD float64 `json:"product_sd_steps"`
 }
 
 // Model is a fitted size model. It is immutable and safe for concurrent use.
@@ -108,6 +112,7 @@ type Model struct {
 	links    [numSystems]link
 	single   bool
 	brandSD  float64
+	choiceSD float64             // Options.ChoiceSD of the fit; 0: labels do not pull (the baseline, old encodings)
 	brands   map[string]*ItemFit // key: brandMapKey
 	products map[string]*ItemFit
 	pop      popTable
@@ -138,8 +143,12 @@ func (m *Model) Profiles(fn func(customerID string, p *Profile) error) error {
 
 func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []string, prodGender map[string]uint8, prodCat map[string]string, prodScale map[string]Scale, pop popTable, body *BodyModel) *Model {
 	m := &Model{links: f.links, single: f.opts.SingleLatent, brandSD: f.opts.BrandSD, pop: pop, body: body,
-		brands: make(map[string]*ItemFit, len(f.brands)), products: make(map[string]*ItemFit, len(f.prods)),
+		choiceSD: f.opts.ChoiceSD,
+		brands:   make(map[string]*ItemFit, len(f.brands)), products: make(map[string]*ItemFit, len(f.prods)),
 		profiles: make(map[string]*Profile, len(custIDs))}
+	if f.opts.SingleLatent {
+		m.choiceSD = 0
+	}
 	sd := func(h float64) float32 {
 		if h <= 0 {
 			return 10
@@ -254,6 +263,10 @@ func FlagThreshold(sys System) float64 {
 
 // flagFor turns an offset into a verdict: beyond FlagThreshold and 1.5 standard
 // deviations of its own uncertainty.
+// minVerdictReturns is how many more size returns one way than the other an item
+// needs before it is said to run small or large (see flagFor).
+const minVerdictReturns = 2
+
 func flagFor(it *ItemFit) FitFlag {
 	if it == nil {
 		return FitFlag{Fit: FitUnknown}
@@ -264,9 +277,12 @@ func flagFor(it *ItemFit) FitFlag {
 	switch {
 	case ev == 0:
 		f.Fit = FitUnknown
-	case float64(it.Offset) >= th && it.Offset >= 1.5*it.SD:
+	// a verdict needs returns that say so, at least minVerdictReturns more one way than
+	// the other: offsets are learned jointly with the customers' true sizes, an item only
+	// kept can drift with theirs, and one return is as often the buyer's mistake
+	case float64(it.Offset) >= th && it.Offset >= 1.5*it.SD && it.TooSmall >= it.TooLarge+minVerdictReturns:
 		f.Fit = RunsSmall
-	case float64(it.Offset) <= -th && -it.Offset >= 1.5*it.SD:
+	case float64(it.Offset) <= -th && -it.Offset >= 1.5*it.SD && it.TooLarge >= it.TooSmall+minVerdictReturns:
 		f.Fit = RunsLarge
 	default:
 		f.Fit = TrueToSize

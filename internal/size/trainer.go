@@ -182,8 +182,20 @@ func (f *fitState) diff(o *tobs) float64 {
 	return f.slots[o.slot].theta + f.offset(o) - o.L
 }
 
+// choicePrec is the precision of the Gaussian term that ties a true size to the
+// labels its wearer picked (Options.ChoiceSD), 0 for the single-latent baseline.
+func (f *fitState) choicePrec(sys System) float64 {
+	if f.opts.SingleLatent {
+		return 0
+	}
+	sd := f.opts.ChoiceSD * sys.Step()
+	return 1 / (sd * sd)
+}
+
 // newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior.
-func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System) {
+// choice > 0 marks x as a true size: each observation's label also pulls it, with that
+// precision (the buyer's own pick, see Options.ChoiceSD).
+func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System, choice float64) {
 	maxStep := 2 * sys.Step()
 	for it := 0; it < 2; it++ {
 		g := (*x - mu0) / var0
@@ -192,8 +204,8 @@ func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []i
 			o := &f.obs[i]
 			lk := f.links[f.slots[o.slot].sys]
 			_, gi, hi := lk.grad(f.diff(o), o.y)
-			g += gi
-			h += hi
+			g += gi + choice*(*x-o.L)
+			h += hi + choice
 		}
 		step := clamp(g/h, -maxStep, maxStep)
 		*x -= step
@@ -222,6 +234,7 @@ func (f *fitState) posteriorMean(sl *slot, idx []int32) {
 		r = 4 * sd
 	}
 	mode := sl.theta
+	choice := f.choicePrec(sl.sys)
 	var lp [gridPoints]float64
 	best := math.Inf(-1)
 	for k := 0; k < gridPoints; k++ {
@@ -230,7 +243,7 @@ func (f *fitState) posteriorMean(sl *slot, idx []int32) {
 		shift := x - mode
 		for _, i := range idx {
 			o := &f.obs[i]
-			v -= tab.at(f.diff(o)+shift, o.y)
+			v -= tab.at(f.diff(o)+shift, o.y) + choice*(x-o.L)*(x-o.L)/2
 		}
 		lp[k] = v
 		best = math.Max(best, v)
@@ -258,7 +271,7 @@ func (f *fitState) sweep() {
 	// its items are independent and run in parallel
 	parallelFor(len(f.slots), func(s int) {
 		sl := &f.slots[s]
-		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys)
+		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys))
 		f.posteriorMean(sl, f.bySlot[s])
 	})
 	if f.opts.SingleLatent {
@@ -268,12 +281,12 @@ func (f *fitState) sweep() {
 	parallelFor(len(f.brands), func(b int) {
 		e := &f.brands[b]
 		sd := f.opts.BrandSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys, 0)
 	})
 	parallelFor(len(f.prods), func(p int) {
 		e := &f.prods[p]
 		sd := f.opts.ProductSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys, 0)
 	})
 	f.updateLinks()
 }
@@ -550,10 +563,34 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	}
 
 	setPriors(nil)
+	// a unisex shoe is labelled in its wearer's scale (wearerScale): now that each slot's
+	// sex is known, put a woman's unisex labels on the latent (men's) scale
+	for i := range f.obs {
+		o := &f.obs[i]
+		if sl := &f.slots[o.slot]; o.real && sl.sys == SystemUSShoe && o.gender == genderUnknown && sl.gender == genderFemale &&
+			o.prod >= 0 && prodScale[prodIDs[o.prod]] == ScaleStandard {
+			o.L -= WomensShoeShift
+		}
+	}
 	initTheta()
 	if err := run(opts.Sweeps); err != nil {
 		return nil, err
 	}
+	// how much brands and products really differ: the spread of the offsets learned,
+	// given their uncertainty (an EM step on each prior's variance), then refit
+	learnBrand, learnProduct := t.opts.BrandSD <= 0 && !opts.SingleLatent, t.opts.ProductSD <= 0 && !opts.SingleLatent
+	for it := 0; it < 3 && (learnBrand || learnProduct); it++ {
+		if learnBrand {
+			f.opts.BrandSD = priorSD(f.brands, f.byBrnd, f.opts.BrandSD)
+		}
+		if learnProduct {
+			f.opts.ProductSD = priorSD(f.prods, f.byProd, f.opts.ProductSD)
+		}
+		if err := run(max(opts.Sweeps/3, 1)); err != nil {
+			return nil, err
+		}
+	}
+	opts.BrandSD, opts.ProductSD = f.opts.BrandSD, f.opts.ProductSD
 	// survey → alpha size: customers with a survey and kept alpha purchases, plus the table
 	body, bodyN, err := fitBody(f, custIDs, t.surveys, opts.BodyTable)
 	if err != nil {
@@ -579,8 +616,29 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	pop = populationPriors(f, cats, custIDs, t.surveys, opts)
 	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, prodScale, pop, body)
 	m.stats = TrainStats{Observations: countReal(f.obs), Customers: len(custIDs), Surveys: len(t.surveys),
-		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped}
+		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped,
+		BrandSD: opts.BrandSD, ProductSD: opts.ProductSD}
 	return m, nil
+}
+
+// priorSD is the EM update of the prior standard deviation (in steps) of a kind of
+// offset: the mean of offset² + posterior variance over the entities with evidence,
+// kept within [0.1, 3] steps (a catalog whose every item fits alike would otherwise
+// shrink the prior to nothing).
+func priorSD(es []entity, by [][]int32, cur float64) float64 {
+	var sum, n float64
+	for i := range es {
+		if len(by[i]) == 0 || es[i].hess <= 0 {
+			continue
+		}
+		st := es[i].sys.Step()
+		sum += (es[i].off*es[i].off + 1/es[i].hess) / (st * st)
+		n++
+	}
+	if n < 5 {
+		return cur
+	}
+	return clamp(math.Sqrt(sum/n), 0.1, 3)
 }
 
 func countReal(obs []tobs) int {

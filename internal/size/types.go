@@ -57,6 +57,11 @@ type Observation struct {
 	Size       string
 	Outcome    Outcome
 	Time       time.Time
+	// AlreadyKept marks a size return of a purchase already folded into the profile as
+	// kept (its order came first, online or in the training run): Model.Update swaps
+	// the kept outcome for the return instead of counting a second purchase. Training
+	// (Trainer) sees each purchase once, with its final outcome, and ignores it.
+	AlreadyKept bool
 	// Scale is the scale of the product's labels (ProductScale); ScaleAuto decides
 	// from Gender (women's shoes) and the label (numeric labels below 24 are dress
 	// sizes), which cannot tell a dress size 24 from a 24-inch waist.
@@ -146,7 +151,16 @@ type Options struct {
 	// BrandSD, ProductSD and CustomerSD are the prior standard deviations, in steps of
 	// the size system, of a brand's offset around 0, of a product's offset around its
 	// brand's and of a customer's true size around the population (defaults 1, 0.5, 2).
+	// BrandSD and ProductSD left at 0 are learned from the data (empirical Bayes: the
+	// defaults are where the fit starts); set, they are held.
 	BrandSD, ProductSD, CustomerSD float64
+	// ChoiceSD is the standard deviation, in steps of the size system, of the label a
+	// shopper picks around their true size (default 0.5): a purchase says which size
+	// its buyer believes is theirs, whatever became of it, and most shoppers know their
+	// size to within a step. Without it a kept purchase only says the true size lies
+	// somewhere in the "fits" band, and one purchase leaves the estimate pulled halfway
+	// to the population's size. The SingleLatent baseline ignores it.
+	ChoiceSD float64
 	// SingleLatent trains the baseline with one true size per customer and size system
 	// and no brand or product offsets and no second wearer.
 	SingleLatent bool
@@ -177,6 +191,9 @@ func (o Options) withDefaults() Options {
 	if o.MinWearerKept <= 0 {
 		o.MinWearerKept = 2
 	}
+	if o.ChoiceSD <= 0 {
+		o.ChoiceSD = 0.5
+	}
 	return o
 }
 
@@ -184,7 +201,7 @@ func (o Options) validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"BrandSD", o.BrandSD}, {"ProductSD", o.ProductSD}, {"CustomerSD", o.CustomerSD}} {
+	}{{"BrandSD", o.BrandSD}, {"ProductSD", o.ProductSD}, {"CustomerSD", o.CustomerSD}, {"ChoiceSD", o.ChoiceSD}} {
 		if f.v != f.v || f.v > 1e6 {
 			return fmt.Errorf("size options: %s is %v; want a positive number", f.name, f.v)
 		}

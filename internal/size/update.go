@@ -85,13 +85,26 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 			ts.Usual -= float32(shift)
 		}
 	}
+	if sys == SystemUSShoe && g == genderUnknown && sc == ScaleStandard && ts.Gender == genderFemale {
+		// a unisex shoe is labelled in its wearer's scale (wearerScale)
+		val.Pos -= WomensShoeShift
+		implied -= WomensShoeShift
+	}
 	mu := float64(ts.Mean)
 	v := float64(ts.SD)*float64(ts.SD) + (driftSteps*step)*(driftSteps*step)
-	mean, vpost := posterior1(m.links[sys], mu, v, off-val.Pos, o.Outcome, implied, step)
+	ev := evidence{lk: m.links[sys], shift: off - val.Pos, y: o.Outcome, label: val.Pos}
+	swap := o.AlreadyKept && o.Outcome != OutcomeKept
+	if swap {
+		ev.undo = OutcomeKept // the order put a kept purchase (and its label's pull) in
+	} else if m.choiceSD > 0 {
+		sd := m.choiceSD * step
+		ev.choice = 1 / (sd * sd)
+	}
+	mean, vpost := posterior1(mu, v, ev, implied, step)
 	lo, hi := scaleRange(sys)
 	ts.Mean = float32(clamp(mean, lo-2, hi+2))
 	ts.SD = float32(math.Sqrt(vpost))
-	if ts.N < math.MaxUint16 {
+	if ts.N < math.MaxUint16 && !swap {
 		ts.N++
 	}
 	if d := dayOf(o.Time); d > ts.LastDay {
@@ -113,13 +126,35 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 // updateGrid is the number of points of the quadrature in posterior1.
 const updateGrid = 81
 
+// evidence is one observation's likelihood in a true size x: outcome y at difference
+// x + shift, times the pull of the chosen label (a Gaussian of precision choice; 0:
+// none), divided by the likelihood of outcome undo (not OutcomeIgnored) when the
+// observation replaces an earlier one — a return swapping out the kept outcome its
+// order brought in, the deletion step of expectation propagation.
+type evidence struct {
+	lk     link
+	shift  float64
+	y      Outcome
+	undo   Outcome
+	label  float64
+	choice float64
+}
+
+func (e *evidence) nll(x float64) float64 {
+	v := e.lk.nll(x+e.shift, e.y) + e.choice*(x-e.label)*(x-e.label)/2
+	if e.undo != OutcomeIgnored {
+		v -= e.lk.nll(x+e.shift, e.undo)
+	}
+	return v
+}
+
 // posterior1 is the mean and variance of a true size with prior N(mu, v) after one
-// observation with outcome y at difference x + shift (x the true size), by quadrature
-// on a grid spanning the prior and the size the observation implies. A kept purchase
-// has a flat-topped likelihood, so the posterior's mode (a Laplace step) sits at the
-// edge of the "fits" band and its curvature says little; the mean and variance are
-// what the next recommendation needs, as in the batch fit (posteriorMean).
-func posterior1(lk link, mu, v, shift float64, y Outcome, implied, step float64) (float64, float64) {
+// piece of evidence, by quadrature on a grid spanning the prior and the size the
+// observation implies. A kept purchase has a flat-topped likelihood, so the
+// posterior's mode (a Laplace step) sits at the edge of the "fits" band and its
+// curvature says little; the mean and variance are what the next recommendation
+// needs, as in the batch fit (posteriorMean).
+func posterior1(mu, v float64, ev evidence, implied, step float64) (float64, float64) {
 	sd := math.Sqrt(v)
 	lo := math.Min(mu-4*sd, implied-4*step)
 	hi := math.Max(mu+4*sd, implied+4*step)
@@ -128,7 +163,7 @@ func posterior1(lk link, mu, v, shift float64, y Outcome, implied, step float64)
 	best := math.Inf(-1)
 	for k := range lp {
 		x := lo + float64(k)*dx
-		lp[k] = -(x-mu)*(x-mu)/(2*v) - lk.nll(x+shift, y)
+		lp[k] = -(x-mu)*(x-mu)/(2*v) - ev.nll(x)
 		best = math.Max(best, lp[k])
 	}
 	var z, m1, m2 float64

@@ -1,0 +1,173 @@
+package size
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// One kept purchase says which size its buyer picked: the true size sits at the label,
+// not halfway to the population's size as a flat "fits" band alone would put it.
+func TestOneKeptPurchaseAnchorsTheTrueSize(t *testing.T) {
+	tr := NewTrainer(Options{})
+	// a population of men's 7–11 (mean 9) and one customer who keeps a 12
+	for i := 0; i < 60; i++ {
+		label := LabelIn(SystemUSShoe, ScaleStandard, 7+float64(i%9)*0.5)
+		if err := tr.AddObservation(Observation{CustomerID: fmt.Sprint("p", i), ProductID: fmt.Sprint("x", i%7), Brand: "acme",
+			Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.AddObservation(Observation{CustomerID: "big", ProductID: "x1", Brand: "acme", Gender: "men", System: "us_shoe", Size: "12", Outcome: OutcomeKept}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := m.Profile("big")
+	if !ok || len(p.Sizes) != 1 {
+		t.Fatalf("profile %+v", p)
+	}
+	if got := float64(p.Sizes[0].Mean); math.Abs(got-12) > 0.15 {
+		t.Errorf("one kept 12 in a population of 7–11s: true size %.2f, want about 12", got)
+	}
+	if rec := m.Recommend("big", shoeProduct("x3", "men", 4, 15)); rec.RecommendedSize != "12" {
+		t.Errorf("recommended %s (%q), want 12", rec.RecommendedSize, rec.FitNote)
+	}
+
+	// the baseline without the buyer's pick is pulled toward the population
+	sl := NewTrainer(Options{SingleLatent: true})
+	for _, o := range tr.obs {
+		_ = sl.AddObservation(o)
+	}
+	ms, err := sl.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := ms.Profile("big"); float64(ps.Sizes[0].Mean) >= float64(p.Sizes[0].Mean) {
+		t.Errorf("single latent %.2f is not below the model's %.2f: the pick did not pull", ps.Sizes[0].Mean, p.Sizes[0].Mean)
+	}
+}
+
+// A size return of a purchase already folded in as kept replaces the kept outcome
+// online: the profile ends where the return alone would put it, with one purchase.
+func TestReturnReplacesKeptPurchase(t *testing.T) {
+	_, m := small(t)
+	obs := Observation{CustomerID: "r", ProductID: "none", Brand: "nobrand", Gender: "men", System: "us_shoe", Size: "9"}
+	obs.Outcome = OutcomeKept
+	kept, err := m.Update(nil, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := obs
+	ret.Outcome, ret.AlreadyKept = OutcomeTooSmall, true
+	swapped, err := m.Update(&kept, ret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := obs
+	alone.Outcome = OutcomeTooSmall
+	direct, err := m.Update(nil, alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, d := swapped.Sizes[0], direct.Sizes[0]
+	if s.N != 1 {
+		t.Errorf("a return of a kept purchase counts %d purchases, want 1", s.N)
+	}
+	if math.Abs(float64(s.Mean-d.Mean)) > 0.1 || math.Abs(float64(s.SD-d.SD)) > 0.1 {
+		t.Errorf("kept then returned too small: %.2f±%.2f; the return alone: %.2f±%.2f", s.Mean, s.SD, d.Mean, d.SD)
+	}
+	if s.Mean <= kept.Sizes[0].Mean+0.2 {
+		t.Errorf("returned too small: true size %.2f, not above the kept estimate %.2f", s.Mean, kept.Sizes[0].Mean)
+	}
+	// without the mark the two outcomes pull against each other
+	ret.AlreadyKept = false
+	both, _ := m.Update(&kept, ret)
+	if both.Sizes[0].Mean >= s.Mean {
+		t.Errorf("kept and returned as two purchases: %.2f, not below the swap's %.2f", both.Sizes[0].Mean, s.Mean)
+	}
+}
+
+// How much brands differ is learned: a catalog whose brands all fit alike gets a
+// narrow prior on brand offsets, one whose brands run a step small or large a wide one.
+func TestBrandSpreadIsLearned(t *testing.T) {
+	fit := func(offset func(b int) float64) TrainStats {
+		tr := NewTrainer(Options{})
+		for c := 0; c < 300; c++ {
+			trueSize := 7 + float64(c%12)*0.5
+			for b := 0; b < 8; b++ {
+				label := trueSize
+				d := trueSize + offset(b) - label // the wearer picks their size; the brand may not fit it
+				out := OutcomeKept
+				switch {
+				case d >= 0.5 && (c+b)%3 != 0:
+					out = OutcomeTooSmall
+				case d <= -0.5 && (c+b)%3 != 0:
+					out = OutcomeTooLarge
+				}
+				o := Observation{CustomerID: fmt.Sprint("c", c), ProductID: fmt.Sprint("b", b, "p", c%5), Brand: fmt.Sprint("brand", b),
+					Gender: "men", System: "us_shoe", Size: LabelIn(SystemUSShoe, ScaleStandard, label), Outcome: out}
+				if err := tr.AddObservation(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		m, err := tr.Fit(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Stats()
+	}
+	alike := fit(func(int) float64 { return 0 })
+	differ := fit(func(b int) float64 { return []float64{-0.5, 0, 0.5, 0, -0.5, 0.5, 0, 0}[b] })
+	t.Logf("brand spread learned: %.2f steps when brands fit alike, %.2f when they differ", alike.BrandSD, differ.BrandSD)
+	if !(alike.BrandSD < 0.5 && differ.BrandSD > alike.BrandSD+0.3) {
+		t.Errorf("brand spread learned: %.2f steps when brands fit alike, %.2f when they differ", alike.BrandSD, differ.BrandSD)
+	}
+}
+
+// A size model encoded before ChoiceSD (version 1) still loads, with labels not pulling.
+func TestModelEncodingVersion1(t *testing.T) {
+	_, m := small(t)
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// version 1: no choice SD (8 bytes) after the brand SD (8 bytes after the flag byte)
+	at := len(modelMagic) + 1 + 1 + 8
+	v1 := append(append([]byte(nil), b[:at]...), b[at+8:]...)
+	v1[len(modelMagic)] = 1
+	m1, err := UnmarshalModel(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1.choiceSD != 0 || m1.brandSD != m.brandSD {
+		t.Errorf("version 1 model: choice %v brand %v (want 0 and %v)", m1.choiceSD, m1.brandSD, m.brandSD)
+	}
+	b2, _ := m1.MarshalBinary()
+	if b2[len(modelMagic)] != modelVersion || bytes.Equal(b2, b) {
+		t.Error("a version 1 model re-encodes as the current version with its own choice SD")
+	}
+}
+
+// An item is said to run small or large only on returns that say so.
+func TestVerdictNeedsReturns(t *testing.T) {
+	for _, c := range []struct {
+		it   ItemFit
+		want string
+	}{
+		{ItemFit{System: SystemUSShoe, Offset: 0.6, SD: 0.1, Kept: 17}, TrueToSize},
+		{ItemFit{System: SystemUSShoe, Offset: 0.6, SD: 0.1, TooSmall: 1}, TrueToSize},
+		{ItemFit{System: SystemUSShoe, Offset: 0.6, SD: 0.1, Kept: 3, TooSmall: 3, TooLarge: 1}, RunsSmall},
+		{ItemFit{System: SystemUSShoe, Offset: -0.6, SD: 0.1, Kept: 3, TooLarge: 2}, RunsLarge},
+		{ItemFit{System: SystemUSShoe, Offset: -0.6, SD: 0.5, Kept: 3, TooLarge: 2}, TrueToSize},
+	} {
+		if got := flagFor(&c.it).Fit; got != c.want {
+			t.Errorf("%+v: %s, want %s", c.it, got, c.want)
+		}
+	}
+}
