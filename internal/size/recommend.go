@@ -77,7 +77,10 @@ func systemOf(p *catalog.Product) System {
 }
 
 // itemOffset is the offset to apply to product p and its variance, and the item whose
-// verdict explains it.
+// verdict explains it. A recommendation moves off the customer's size only for an item
+// whose verdict says it runs small or large (flagFor: returns that say so); the
+// offset of an item only ever kept, which drifts with its buyers' estimated sizes, is
+// left out, its uncertainty kept.
 func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, it *ItemFit, prod *ItemFit) {
 	step := sys.Step()
 	prod = m.products[p.ProductID]
@@ -87,12 +90,18 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, it *It
 	if m.single {
 		return 0, 0, prod, prod
 	}
+	evidenced := func(it *ItemFit) float64 {
+		if f := flagFor(it).Fit; f == RunsSmall || f == RunsLarge {
+			return float64(it.Offset)
+		}
+		return 0
+	}
 	if prod != nil {
-		return float64(prod.Offset), float64(prod.SD) * float64(prod.SD), prod, prod
+		return evidenced(prod), float64(prod.SD) * float64(prod.SD), prod, prod
 	}
 	if b := m.lookupBrand(p.Brand, sys); b != nil {
 		ps := 0.5 * step
-		return float64(b.Offset), float64(b.SD)*float64(b.SD) + ps*ps, b, nil
+		return evidenced(b), float64(b.SD)*float64(b.SD) + ps*ps, b, nil
 	}
 	bs := m.brandSD * step
 	return 0, bs * bs, nil, nil
@@ -117,6 +126,12 @@ func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
 		}
 	}
 	if b < 0 {
+		// one wearer's size is not carried to a product cut for the other sex: a
+		// women's shoe bought on an account that only knows a man's size is, most of the
+		// time, for someone else, and the product's or population's answer is better
+		if a >= 0 && g != genderUnknown && prof.Sizes[a].Gender != genderUnknown && prof.Sizes[a].Gender != g {
+			return -1, -1
+		}
 		return a, -1
 	}
 	ga, gb := prof.Sizes[a].Gender, prof.Sizes[b].Gender
@@ -160,8 +175,11 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	}
 	dst.ProductFit = flag.Fit
 	pg := parseGenderFast(p.Gender)
-	sc := productScale(sys, pg, p)
 	chosen, other := pickWearer(prof, sys, pg)
+	sc := productScale(sys, pg, p)
+	if chosen >= 0 {
+		sc = wearerScale(sys, pg, p, prof.Sizes[chosen].Gender)
+	}
 	var theta, vt float64
 	var width int8
 	usual := math.NaN()
@@ -187,7 +205,11 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 		theta, vt = pp.Mean, pp.Var
 		dst.Basis = BasisPopulation
 	}
-	best, bestAll := m.fillSizes(p, sys, sc, theta, vt+vo, o, width, dst)
+	anchor := usual
+	if math.IsNaN(anchor) && dst.Basis == BasisSurvey && sys == SystemUSShoe {
+		anchor = theta // the shoe size the survey stated
+	}
+	best, bestAll := m.fillSizes(p, sys, sc, theta, vt+vo, o, width, anchor, dst)
 	if best < 0 {
 		dst.Basis = BasisNone
 		return
@@ -197,11 +219,16 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	if other >= 0 {
 		// report both wearers; the other's recommendation is computed on a scratch copy
 		ts := &prof.Sizes[other]
-		otherMean := float64(ts.Mean) - ts.labelShift(sc)
-		otherRec := m.bestLabel(p, sys, sc, otherMean, float64(ts.SD)*float64(ts.SD)+vo, o, ts.Width)
+		osc := wearerScale(sys, pg, p, ts.Gender)
+		otherMean := float64(ts.Mean) - ts.labelShift(osc)
+		otherUsual := math.NaN()
+		if ts.HasUsual {
+			otherUsual = float64(ts.Usual) - ts.labelShift(osc)
+		}
+		otherRec := m.bestLabel(p, sys, osc, otherMean, float64(ts.SD)*float64(ts.SD)+vo, o, ts.Width, otherUsual)
 		dst.Wearers = append(dst.Wearers,
 			WearerSize{Gender: genderName(prof.Sizes[chosen].Gender), UsualSize: LabelIn(sys, sc, theta), RecommendedSize: dst.RecommendedSize, Chosen: true},
-			WearerSize{Gender: genderName(ts.Gender), UsualSize: LabelIn(sys, sc, otherMean), RecommendedSize: otherRec})
+			WearerSize{Gender: genderName(ts.Gender), UsualSize: LabelIn(sys, osc, otherMean), RecommendedSize: otherRec})
 	}
 	if math.IsNaN(usual) {
 		usual = theta
@@ -221,14 +248,66 @@ func (m *Model) popFor(sys System, g uint8, prod *ItemFit, p *catalog.Product) P
 
 const widthMismatchPenalty = 0.3
 
+// inStockShare is how likely to fit, relative to the best size, a size in stock must
+// be to be recommended instead of the best one when that is out of stock: a shopper
+// who takes our word for a size that will not fit comes back with it.
+const inStockShare = 0.75
+
+// anchorMargin is how much likelier to fit (in P(fit), less width penalties) a size
+// must be than the one the customer usually takes before we suggest they change: the
+// usual size carries what the shopper knows of their own feet and no purchase shows
+// (most shoppers know their size), so a small edge in the model — a true size
+// estimated between two labels, an offset learned from a few returns — is no reason to
+// move them off it.
+const anchorMargin = 0.15
+
+// sizeChoice picks the size to recommend while the sizes are scored in turn.
+type sizeChoice struct {
+	best, bestIn, usual                int
+	bestScore, bestInScore, usualScore float64
+	usualDist                          float64
+}
+
+func newSizeChoice() sizeChoice {
+	return sizeChoice{best: -1, bestIn: -1, usual: -1, bestScore: math.Inf(-1), bestInScore: math.Inf(-1), usualDist: math.Inf(1)}
+}
+
+// add scores size k (at label position pos, in stock or not) against the customer's
+// usual position (NaN: none).
+func (c *sizeChoice) add(k int, score, pos, usual float64, inStock bool) {
+	if score > c.bestScore {
+		c.best, c.bestScore = k, score
+	}
+	if inStock && score > c.bestInScore {
+		c.bestIn, c.bestInScore = k, score
+	}
+	if d := math.Abs(pos - usual); inStock && d < c.usualDist {
+		c.usual, c.usualScore, c.usualDist = k, score, d
+	}
+}
+
+// pick is the size to recommend: the best in stock if it is nearly as good as the best
+// of all (inStockShare), else the best of all; and the customer's usual size instead,
+// when in stock and not clearly worse (anchorMargin).
+func (c *sizeChoice) pick() int {
+	k, score := c.best, c.bestScore
+	if c.bestIn >= 0 && c.bestInScore >= inStockShare*c.bestScore {
+		k, score = c.bestIn, c.bestInScore
+	}
+	if c.usual >= 0 && c.usualDist <= 0.25 && c.usualScore >= score-anchorMargin {
+		k = c.usual
+	}
+	return k
+}
+
 // fillSizes appends the per-size probabilities to dst.Sizes and returns the index of
-// the best size: the highest P(fit) (less a penalty for a width that is not the
-// customer's) among sizes in stock, or among all if none is; and the best of all sizes.
-func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, dst *Recommendation) (int, int) {
+// the size to recommend (sizeChoice.pick: the highest P(fit), less a penalty for a
+// width that is not the customer's, preferring sizes in stock and the customer's usual
+// label position usual, NaN if none), and of the best of all sizes.
+func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual float64, dst *Recommendation) (int, int) {
 	lk := m.links[sys]
 	ks := lk.scale(v)
-	best, bestIn := -1, -1
-	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
+	ch := newSizeChoice()
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
 		val, ok := parseLabel(sys, sc, z.Size)
@@ -241,25 +320,15 @@ func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o 
 		if width != WidthUnknown && val.Width != WidthUnknown && val.Width != width {
 			score -= widthMismatchPenalty
 		}
-		k := len(dst.Sizes) - 1
-		if score > bestScore {
-			best, bestScore = k, score
-		}
-		if z.InStock && score > bestInScore {
-			bestIn, bestInScore = k, score
-		}
+		ch.add(len(dst.Sizes)-1, score, val.Pos, usual, z.InStock)
 	}
-	if bestIn >= 0 {
-		return bestIn, best
-	}
-	return best, best
+	return ch.pick(), ch.best
 }
 
 // bestLabel is the size fillSizes would choose, without recording the sizes.
-func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8) string {
+func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual float64) string {
 	lk := m.links[sys]
-	best, bestIn := "", ""
-	bestScore, bestInScore := math.Inf(-1), math.Inf(-1)
+	ch := newSizeChoice()
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
 		val, ok := parseLabel(sys, sc, z.Size)
@@ -270,22 +339,23 @@ func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o 
 		if width != WidthUnknown && val.Width != WidthUnknown && val.Width != width {
 			score -= widthMismatchPenalty
 		}
-		if score > bestScore {
-			best, bestScore = z.Size, score
-		}
-		if z.InStock && score > bestInScore {
-			bestIn, bestInScore = z.Size, score
-		}
+		ch.add(i, score, val.Pos, usual, z.InStock)
 	}
-	if bestIn != "" {
-		return bestIn
+	if k := ch.pick(); k >= 0 {
+		return p.Sizes[k].Size
 	}
-	return best
+	return ""
 }
 
 // note words the recommendation for a shopper.
 func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Recommendation, best, bestAll int, prod *ItemFit) string {
 	rec := r.Sizes[best].Size
+	if !r.Sizes[best].InStock && len(r.Sizes) > 1 {
+		if basis == BasisPurchases || basis == BasisSurvey {
+			return "Your best size, " + rec + ", is out of stock, and no size in stock is likely to fit you"
+		}
+		return "The size most likely to fit, " + rec + ", is out of stock, and no size in stock is as likely to fit"
+	}
 	if bestAll != best {
 		ideal := r.Sizes[bestAll].Size
 		if basis == BasisPurchases || basis == BasisSurvey {
@@ -348,13 +418,16 @@ func (m *Model) FitProbs(prof *Profile, p *catalog.Product, label string) (small
 		return 0, 0, 0, fmt.Errorf("product %q has no size system", p.ProductID)
 	}
 	pg := parseGenderFast(p.Gender)
+	chosen, _ := pickWearer(prof, sys, pg)
 	sc := productScale(sys, pg, p)
+	if chosen >= 0 {
+		sc = wearerScale(sys, pg, p, prof.Sizes[chosen].Gender)
+	}
 	val, err := ParseSizeIn(sys, sc, label)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("product %q: %w", p.ProductID, err)
 	}
 	o, vo, _, prod := m.itemOffset(p, sys)
-	chosen, _ := pickWearer(prof, sys, pg)
 	var theta, vt float64
 	switch {
 	case chosen >= 0:

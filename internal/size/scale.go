@@ -158,6 +158,17 @@ func productScale(sys System, g uint8, p *catalog.Product) Scale {
 	return ScaleStandard
 }
 
+// wearerScale is productScale for a wearer of gender wg: a US shoe cut for no sex in
+// particular (unisex, or the catalog does not say) is labelled in the scale of whoever
+// wears it — a woman's 8 fits a woman who wears a women's 8 — as the catalog's
+// gendered shoes are in their sex's scale.
+func wearerScale(sys System, g uint8, p *catalog.Product, wg uint8) Scale {
+	if sys == SystemUSShoe && g == genderUnknown && wg == genderFemale {
+		return ScaleWomensShoe
+	}
+	return productScale(sys, g, p)
+}
+
 // obsScale is the scale of an observation's label: as given, else from the product's
 // gender (shoes) and the label (numeric).
 func obsScale(sys System, sc Scale, gender string) Scale {

@@ -52,9 +52,10 @@ func TestProductScale(t *testing.T) {
 	}
 }
 
-// A customer's true size is kept in one scale: a woman who keeps women's 8 gets a
-// men's (unisex) 6.5, and the other way round; a survey says which scale by its gender,
-// and without one is read in the scale of the shoe asked about until a purchase.
+// A customer's true size is kept in one scale: a woman who keeps women's 8 gets her 8
+// in a unisex shoe (labelled in its wearer's scale) and no answer from her size for a
+// men's shoe (bought for someone else); a survey says which scale by its gender, and
+// without one is read in the scale of the shoe asked about until a purchase.
 func TestShoeScalesConvert(t *testing.T) {
 	m, err := NewTrainer(Options{}).Fit(context.Background())
 	if err != nil {
@@ -62,6 +63,7 @@ func TestShoeScalesConvert(t *testing.T) {
 	}
 	women := shoeProduct("pw", "women", 5, 12)
 	men := shoeProduct("pm", "men", 4, 15)
+	unisex := shoeProduct("pu", "unisex", 4, 15)
 	rec := func(p *Profile, prod *catalog.Product) string {
 		var r Recommendation
 		m.RecommendProfile(p, prod, &r)
@@ -78,8 +80,15 @@ func TestShoeScalesConvert(t *testing.T) {
 	if got := rec(p, women); got != "8" {
 		t.Errorf("keeps women's 8: women's shoe %s, want 8", got)
 	}
-	if got := rec(p, men); got != "6.5" {
-		t.Errorf("keeps women's 8: men's shoe %s, want 6.5", got)
+	// a unisex shoe is labelled in its wearer's scale
+	if got := rec(p, unisex); got != "8" {
+		t.Errorf("keeps women's 8: unisex shoe %s, want 8", got)
+	}
+	// a men's shoe on an account that only knows a woman's size is for someone else
+	var mr Recommendation
+	m.RecommendProfile(p, men, &mr)
+	if mr.Basis == BasisPurchases || mr.Basis == BasisSurvey {
+		t.Errorf("keeps women's 8: a men's shoe answered from her size (%s, basis %s)", mr.RecommendedSize, mr.Basis)
 	}
 	var r Recommendation
 	m.RecommendProfile(p, women, &r)
@@ -88,19 +97,25 @@ func TestShoeScalesConvert(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		gender      string
-		women, mens string
+		gender        string
+		women, unisex string // "": not answered from the survey (another wearer's product)
 	}{
-		{"female", "8", "6.5"}, // a women's 8
-		{"male", "9.5", "8"},   // a men's 8
-		{"", "8", "8"},         // unknown scale: read in the shoe's
+		{"female", "8", "8"}, // a women's 8
+		{"male", "", "8"},    // a men's 8
+		{"", "8", "8"},       // unknown scale: read in the shoe's
 	} {
 		sp, err := m.ProfileFromSurvey(nil, Survey{CustomerID: "s", ShoeSizeUS: 8, Gender: c.gender})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w, mm := rec(&sp, women), rec(&sp, men); w != c.women || mm != c.mens {
-			t.Errorf("survey 8, gender %q: women's %s men's %s; want %s and %s", c.gender, w, mm, c.women, c.mens)
+		var wr Recommendation
+		m.RecommendProfile(&sp, women, &wr)
+		w := wr.RecommendedSize
+		if wr.Basis != BasisSurvey {
+			w = ""
+		}
+		if u := rec(&sp, unisex); w != c.women || u != c.unisex {
+			t.Errorf("survey 8, gender %q: women's %q unisex %s; want %q and %s", c.gender, w, u, c.women, c.unisex)
 		}
 		// the first purchase settles the scale: a women's 8 kept
 		next, err := m.Update(&sp, Observation{CustomerID: "s", ProductID: "pw", Gender: "women", System: "us_shoe", Size: "8", Outcome: OutcomeKept})
@@ -108,8 +123,8 @@ func TestShoeScalesConvert(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.gender != "male" {
-			if got := rec(&next, men); got != "6.5" {
-				t.Errorf("survey 8 (%q) then a women's 8 kept: men's %s, want 6.5", c.gender, got)
+			if got := rec(&next, unisex); got != "8" {
+				t.Errorf("survey 8 (%q) then a women's 8 kept: unisex %s, want 8", c.gender, got)
 			}
 		}
 	}

@@ -509,8 +509,23 @@ func TestColdStartAndNotes(t *testing.T) {
 		}
 	}
 	second := m.Recommend(cust, &sp)
-	if second.RecommendedSize == first.RecommendedSize || second.RecommendedSize == "" {
-		t.Errorf("out-of-stock %s still recommended (%q)", first.RecommendedSize, second.FitNote)
+	// the best size in stock is recommended if nearly as likely to fit (inStockShare),
+	// else the best one, out of stock, with a note that says so
+	bestFit, bestIn := 0.0, -1
+	for i, z := range second.Sizes {
+		bestFit = math.Max(bestFit, z.PFit)
+		if z.InStock && (bestIn < 0 || z.PFit > second.Sizes[bestIn].PFit) {
+			bestIn = i
+		}
+	}
+	switch {
+	case second.Sizes[bestIn].PFit >= inStockShare*bestFit:
+		if second.RecommendedSize != second.Sizes[bestIn].Size {
+			t.Errorf("out of stock %s: recommended %s, not %s in stock (P(fit) %.2f of the best's %.2f): %q",
+				first.RecommendedSize, second.RecommendedSize, second.Sizes[bestIn].Size, second.Sizes[bestIn].PFit, bestFit, second.FitNote)
+		}
+	case second.RecommendedSize != first.RecommendedSize || !strings.Contains(second.FitNote, "out of stock"):
+		t.Errorf("out of stock %s and nothing in stock nearly as likely to fit: recommended %s (%q)", first.RecommendedSize, second.RecommendedSize, second.FitNote)
 	}
 	t.Logf("notes: %q / %q", first.FitNote, second.FitNote)
 	// a note for a brand that runs small names both sizes
