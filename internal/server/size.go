@@ -313,6 +313,9 @@ func (s *Server) observeSizes(ctx context.Context, key []byte, evs []*event.Even
 				continue
 			}
 			if o, ok := s.sizeObservation(id, string(props.ProductID), string(props.Size), out, ev.Timestamp); ok {
+				// its order came first and was folded in as kept (here, or by the
+				// training run whose profiles are stored): the return replaces that
+				o.AlreadyKept = true
 				fold(m.Update(prof, o))
 			}
 		case event.FitSurveyCompleted:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -15,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/experiment"
 	"github.com/bespokesearch/bespoke/internal/sim"
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 // TestSizeReturnsAB measures the effect of size recommendations in the simulator's
@@ -25,10 +28,14 @@ import (
 // A/B period: size-related return rate of order lines in the control arm (which sees
 // the product's and brand's answer) against lines of the personalized arm whose size
 // was the recommended one ("shown and trusted"), with a bootstrap over customers.
+// Before the A/B period it also scores the trained model against the simulator's
+// truth without playing (counterfactualSizes): the recommended size against the
+// size each shopper would pick on their own, for every signed-in customer.
 //
 //	BESPOKE_SIZE_AB=1 go test -run TestSizeReturnsAB -v -timeout 30m ./internal/server
 //
-// BESPOKE_SIZE_AB_SEED picks the world's seed (default 1, the demo's).
+// BESPOKE_SIZE_AB_SEED picks the world's seed (default 1, the demo's),
+// BESPOKE_SIZE_AB_CUSTOMERS its size (default 4,000 customers, as the quick demo).
 func TestSizeReturnsAB(t *testing.T) {
 	if os.Getenv("BESPOKE_SIZE_AB") == "" {
 		t.Skip("a measurement: set BESPOKE_SIZE_AB=1")
@@ -36,6 +43,9 @@ func TestSizeReturnsAB(t *testing.T) {
 	ctx := context.Background()
 	cfg := sim.DefaultConfig()
 	cfg.Products, cfg.Customers, cfg.Days = 3000, 4000, 21
+	if v := os.Getenv("BESPOKE_SIZE_AB_CUSTOMERS"); v != "" {
+		cfg.Customers, _ = strconv.Atoi(v)
+	}
 	cfg.Seed = 1
 	if v := os.Getenv("BESPOKE_SIZE_AB_SEED"); v != "" {
 		cfg.Seed, _ = strconv.ParseInt(v, 10, 64)
@@ -68,6 +78,7 @@ func TestSizeReturnsAB(t *testing.T) {
 		b, _ := json.Marshal(rep.Size)
 		t.Logf("size report: %s", b)
 	}
+	counterfactualSizes(t, ctx, srv, world)
 	split := experiment.Split{Treatment: 0.5, Salt: "demo"}
 	srv.SetSplit(split)
 	var truth bytes.Buffer
@@ -83,17 +94,21 @@ func TestSizeReturnsAB(t *testing.T) {
 	groups := []string{"control", "control/recommended", "personalized", "personalized/recommended", "personalized/recommended personal", "personalized/not recommended"}
 	per := map[string]map[string]*cell{} // customer → group → cell
 	bySource := map[string]*cell{}
+	errs := map[string]map[string]int{} // source → size error (w: width mismatch) → lines
 	dec := json.NewDecoder(&truth)
 	for dec.More() {
 		var r struct {
-			Kind        string `json:"kind"`
-			CustomerID  string `json:"customer_id"`
-			UserID      string `json:"user_id"`
-			AnonymousID string `json:"anonymous_id"`
-			Size        string `json:"size"`
-			Source      string `json:"source"`
-			Reason      string `json:"reason"`
-			Basis       string `json:"recommended_basis"`
+			Kind        string  `json:"kind"`
+			CustomerID  string  `json:"customer_id"`
+			UserID      string  `json:"user_id"`
+			AnonymousID string  `json:"anonymous_id"`
+			Size        string  `json:"size"`
+			Source      string  `json:"source"`
+			Reason      string  `json:"reason"`
+			Basis       string  `json:"recommended_basis"`
+			SizeError   float64 `json:"size_error"`
+			System      string  `json:"size_system"`
+			Width       bool    `json:"width_mismatch"`
 		}
 		if err := dec.Decode(&r); err != nil {
 			t.Fatal(err)
@@ -143,6 +158,14 @@ func TestSizeReturnsAB(t *testing.T) {
 		}
 		bySource[k].lines++
 		bySource[k].returns += ret
+		if errs[k] == nil {
+			errs[k] = map[string]int{}
+		}
+		e := r.System + ":" + strconv.FormatFloat(r.SizeError, 'f', 1, 64)
+		if r.Width {
+			e += "w"
+		}
+		errs[k][e]++
 	}
 	custs := make([]string, 0, len(per))
 	for c := range per {
@@ -177,7 +200,7 @@ func TestSizeReturnsAB(t *testing.T) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		t.Logf("  %-34s %.4f over %.0f lines", k, bySource[k].returns/bySource[k].lines, bySource[k].lines)
+		t.Logf("  %-34s %.4f over %.0f lines; size errors %v", k, bySource[k].returns/bySource[k].lines, bySource[k].lines, errs[k])
 	}
 	// relative change against the control arm, bootstrap over customers
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -200,3 +223,134 @@ func TestSizeReturnsAB(t *testing.T) {
 }
 
 func pct(x float64) string { return fmt.Sprintf("%+.1f%%", 100*x) }
+
+// counterfactualSizes scores the trained size model against the simulator's truth
+// without playing: for signed-in customers and products of their wearers' gender, the
+// size-return probability (Returns.SizeProb by |size error|, Returns.WidthProb for a
+// shoe of the wrong width) of the size the model recommends against that of the size
+// the shopper picks on their own, by the recommendation's basis.
+func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World) {
+	cfg := world.Config()
+	var tb bytes.Buffer
+	if err := world.WriteTruth(&tb); err != nil {
+		t.Fatal(err)
+	}
+	type wearer struct{ Gender string }
+	var custs []struct {
+		ID      string
+		Wearers []wearer
+	}
+	dec := json.NewDecoder(&tb)
+	for dec.More() {
+		var c struct {
+			Kind        string   `json:"kind"`
+			CustomerID  string   `json:"customer_id"`
+			Anonymous   bool     `json:"never_logs_in"`
+			Wearers     []wearer `json:"wearers"`
+			ProductID   string   `json:"product_id"`
+			TotalOffset float64  `json:"total_offset"`
+		}
+		if err := dec.Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Kind == "customer" && !c.Anonymous {
+			custs = append(custs, struct {
+				ID      string
+				Wearers []wearer
+			}{c.CustomerID, c.Wearers})
+		}
+	}
+	byGender := map[string][]int{}
+	prods := world.Products()
+	for i := range prods {
+		if len(prods[i].Sizes) > 0 {
+			byGender[prods[i].Gender] = append(byGender[prods[i].Gender], i)
+		}
+	}
+	pReturn := func(e float64, width bool) float64 {
+		b := min(int(math.Abs(e)*2+1e-9), 4)
+		p := cfg.Returns.SizeProb[b]
+		if width {
+			p += (1 - p) * cfg.Returns.WidthProb
+		}
+		return p
+	}
+	type tally struct{ n, own, rec, ownExact, recExact float64 }
+	by := map[string]*tally{}
+	m := srv.sizeModel.Load()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rec size.Recommendation
+	for _, c := range custs {
+		var prof size.Profile
+		found, _ := srv.sizeProfile(ctx, c.ID, &prof)
+		pp := &prof
+		if !found {
+			pp = nil
+		}
+		for wi, w := range c.Wearers {
+			cands := append(append([]int(nil), byGender[w.Gender]...), byGender["unisex"]...)
+			if len(cands) == 0 {
+				continue
+			}
+			for k := 0; k < 3; k++ {
+				p := &prods[cands[rng.IntN(len(cands))]]
+				m.RecommendProfile(pp, p, &rec)
+				if rec.RecommendedSize == "" {
+					continue
+				}
+				own, ok, err := world.ShopperSize(c.ID, wi, p.ProductID)
+				if err != nil || !ok {
+					continue
+				}
+				if !inStock(p, own) || !inStock(p, rec.RecommendedSize) {
+					continue // the shopper substitutes or walks away (a different question)
+				}
+				eo, wo, _, err1 := world.SizeFit(c.ID, wi, p.ProductID, own)
+				er, wr, _, err2 := world.SizeFit(c.ID, wi, p.ProductID, rec.RecommendedSize)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				key := rec.Basis + " " + p.SizeSystem + " " + p.Gender
+				keys := []string{key, rec.Basis, "all"}
+				if own != rec.RecommendedSize {
+					keys = append(keys, rec.Basis+" where they differ")
+				}
+				for _, k := range keys {
+					x := by[k]
+					if x == nil {
+						x = &tally{}
+						by[k] = x
+					}
+					x.n++
+					x.own += pReturn(eo, wo)
+					x.rec += pReturn(er, wr)
+					if eo == 0 {
+						x.ownExact++
+					}
+					if er == 0 {
+						x.recExact++
+					}
+				}
+			}
+		}
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		x := by[k]
+		t.Logf("counterfactual %-22s n=%5.0f  exact fit: own %.3f recommended %.3f;  P(size return): own %.4f recommended %.4f (%+.1f%%)",
+			k, x.n, x.ownExact/x.n, x.recExact/x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
+	}
+}
+
+func inStock(p *catalog.Product, label string) bool {
+	for _, z := range p.Sizes {
+		if z.Size == label {
+			return z.InStock
+		}
+	}
+	return false
+}

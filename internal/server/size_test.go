@@ -17,11 +17,19 @@ import (
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/sim"
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 // startServerAt starts a server on dataDir; stop closes it (the test may start another
 // on the same directory afterwards).
 func startServerAt(t *testing.T, dataDir string) (ts *httptest.Server, stop func()) {
+	t.Helper()
+	_, ts, stop = startServerWith(t, dataDir)
+	return ts, stop
+}
+
+// startServerWith is startServerAt that also returns the server, for looking inside.
+func startServerWith(t *testing.T, dataDir string) (s *Server, ts *httptest.Server, stop func()) {
 	t.Helper()
 	s, err := New(context.Background(), Config{
 		DataDir: dataDir, AdminToken: testAdmin, WriteKeys: []string{testWriteKey},
@@ -42,7 +50,7 @@ func startServerAt(t *testing.T, dataDir string) (ts *httptest.Server, stop func
 		}
 	}
 	t.Cleanup(stop)
-	return ts, stop
+	return s, ts, stop
 }
 
 // sendEvents posts JSON-lines events through /v1/batch, retrying 429/503 as clients do.
@@ -162,7 +170,7 @@ func TestSizeProfilesSurviveRestart(t *testing.T) {
 	}
 
 	stop()
-	ts, stop = startServerAt(t, dataDir)
+	srv, ts, stop := startServerWith(t, dataDir)
 	for i, p := range pairs {
 		if after := sizeAnswer(t, ts.URL, p.customer, p.product); !reflect.DeepEqual(after, before[i]) {
 			t.Errorf("customer %s, product %s: after a restart %v, before %v", p.customer, p.product, after, before[i])
@@ -206,13 +214,36 @@ func TestSizeProfilesSurviveRestart(t *testing.T) {
 	if surveyed["recommended_size"] == bought["recommended_size"] {
 		t.Errorf("a survey saying 8 and a purchase of %s give the same size %v", shoeSize, surveyed["recommended_size"])
 	}
-	// A size return (too small) moves the recommendation up.
+	// The surveyed customer buys the size suggested; it comes back too small: the
+	// return replaces the kept purchase, and the recommendation moves up.
+	sendEvents(t, ts.URL, []string{
+		`{"type":"track","event":"Order Completed","userId":"new-surveyed","messageId":"sz-o2","timestamp":"` + now + `","properties":{"order_id":"o2","products":[{"product_id":"` + shoe + `","size":"` + surveyed["recommended_size"].(string) + `"}]}}`,
+	})
+	kept := waitBasis(t, ts.URL, "new-surveyed", shoe, "purchases")
+	if kept["recommended_size"] != surveyed["recommended_size"] {
+		t.Errorf("survey said %v, the customer kept it, now %v", surveyed["recommended_size"], kept["recommended_size"])
+	}
 	sendEvents(t, ts.URL, []string{
 		`{"type":"track","event":"Product Returned","userId":"new-surveyed","messageId":"sz-r1","timestamp":"` + now + `","properties":{"order_id":"o2","product_id":"` + shoe + `","size":"` + surveyed["recommended_size"].(string) + `","reason":"too_small"}}`,
 	})
-	returned := waitBasis(t, ts.URL, "new-surveyed", shoe, "purchases")
-	if sizeNum(t, returned["recommended_size"]) <= sizeNum(t, surveyed["recommended_size"]) {
-		t.Errorf("after a too_small return of %v, recommended %v", surveyed["recommended_size"], returned["recommended_size"])
+	var returned map[string]any
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		returned = sizeAnswer(t, ts.URL, "new-surveyed", shoe)
+		if returned["recommended_size"] != kept["recommended_size"] || time.Now().After(deadline) {
+			break
+		}
+	}
+	if returned["basis"] != "purchases" || sizeNum(t, returned["recommended_size"]) <= sizeNum(t, surveyed["recommended_size"]) {
+		t.Errorf("after a too_small return of %v, recommended %v: %v", surveyed["recommended_size"], returned["recommended_size"], returned)
+	}
+	var prof size.Profile
+	if found, reason := srv.sizeProfile(context.Background(), "new-surveyed", &prof); !found || reason != "" {
+		t.Fatalf("size profile of new-surveyed: %v %q", found, reason)
+	}
+	for _, e := range prof.Sizes {
+		if e.System == size.SystemUSShoe && e.N != 1 {
+			t.Errorf("one purchase, returned: the profile counts %d purchases", e.N)
+		}
 	}
 
 	stop()
