@@ -302,6 +302,18 @@ type Report struct {
 	AUCGain      float64 `json:"auc_gain"`
 	// Flags counts products by verdict.
 	Flags map[string]int `json:"product_flags"`
+	// LeftOut counts what the caller could not give the model (set by the caller).
+	LeftOut LeftOut `json:"left_out"`
+}
+
+// LeftOut counts the events a training run left out of the size model, so that a
+// store sees what its data loses: purchases whose label the product's size system does
+// not read, purchases and surveys the trainer refused, and survey shoe sizes outside
+// every US scale (the rest of those surveys is kept).
+type LeftOut struct {
+	Purchases       int `json:"purchases"`
+	Surveys         int `json:"surveys"`
+	SurveyShoeSizes int `json:"survey_shoe_sizes"`
 }
 
 // Compare trains the size model and the single-latent-variable baseline on train and

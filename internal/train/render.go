@@ -19,6 +19,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 // Report files written by WriteReport.
@@ -162,6 +164,12 @@ func Markdown(rep *Report) string {
 		b.WriteString("| model | accuracy | n kept | returns fixed | n returns | AUC (mean) |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, m := range rep.Size.Models {
 			fmt.Fprintf(&b, "| %s | %.4f | %d | %.4f | %d | %.4f |\n", m.Name, m.Accuracy, m.NKept, m.ReturnsFixed, m.NReturns, m.AUCMean)
+		}
+		st := rep.Size.Train
+		fmt.Fprintf(&b, "\nLearned spread of sizing offsets: brands %.2f, products %.2f steps of the size system.\n", st.BrandSD, st.ProductSD)
+		if lo := rep.Size.LeftOut; lo != (size.LeftOut{}) {
+			fmt.Fprintf(&b, "Left out: %d purchases (size label not read), %d surveys, %d survey shoe sizes outside every US scale.\n",
+				lo.Purchases, lo.Surveys, lo.SurveyShoeSizes)
 		}
 	}
 	if len(rep.Seconds) > 0 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 func sampleReport() *Report {
@@ -28,6 +30,9 @@ func sampleReport() *Report {
 		},
 		Comparisons: []Comparison{{Name: "personalized - bm25", Metric: "ndcg@10", Diff: 0.3, CI95: [2]float64{0.25, 0.35}, Rel: 1.5}},
 		OracleGap:   &gap, Examination: []float64{1, 0.8, 0.6}, Seconds: map[string]float64{"replay": 1.5},
+		Size: &size.Report{Train: size.TrainStats{Observations: 40, BrandSD: 0.54, ProductSD: 0.45}, HeldOut: 9,
+			Models:  []size.Metrics{{Name: "size_model", Accuracy: 0.5, NKept: 8}},
+			LeftOut: size.LeftOut{Purchases: 3, SurveyShoeSizes: 1}},
 	}
 }
 
@@ -38,6 +43,7 @@ func TestMarkdownReport(t *testing.T) {
 		"| bm25 | 0.2000 |", "### new_customers", "### returning_customers", "| personalized | 0.4100 |",
 		"| personalized - bm25 | ndcg@10 | +0.3000 | [+0.2500, +0.3500] | +150.0% |", "42.0%", "![", "report.png",
 		"| personalized | 0.7000 | 0.0100 | 1.2000 | 30 |",
+		"| size_model | 0.5000 | 8 |", "brands 0.54, products 0.45 steps", "Left out: 3 purchases (size label not read), 0 surveys, 1 survey shoe sizes",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

@@ -339,6 +339,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("cannot evaluate the size model: %w", err)
 		}
 		srep.HeldOutFrom, srep.HeldOutTo = sizeFrom, sizeTo
+		srep.LeftOut = size.LeftOut{Purchases: r.sizes.skipped + len(r.sizes.obs) - len(obs),
+			Surveys: len(r.sizes.surveys) - len(surveys), SurveyShoeSizes: r.sizes.skippedShoeSizes}
 		rep.Size = &srep
 		// The published size model learns from every purchase.
 		tr := size.NewTrainer(size.Options{})
