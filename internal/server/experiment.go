@@ -139,18 +139,20 @@ type interleaveBufs struct {
 var interleavePool = sync.Pool{New: func() any { return new(interleaveBufs) }}
 
 // rankForArm is the search handler's one call into the experiment: it returns the
-// order of the candidates for the request's arm and, for the interleaved arm, the team
-// of each slot of that order (nil otherwise). Control and personalized rank as before
+// order of the candidates for the request's arm, for the interleaved arm the team of
+// each slot of that order (nil otherwise), and whether a profile shaped the order (the
+// "personalized" of the answer: in the interleaved arm the merged list holds the
+// personalized ranking's picks whenever the subject has a profile). Control and personalized rank as before
 // (prof is the profile the handler loaded for the personalized arm); interleaved ranks
 // twice — without and with the subject's profile — and merges the two by team-draft
 // interleaving, seeded by (customer or visitor, query) so a repeated search shows the
 // same list. Scores and explanations in b are those of the personalized ranking.
 //
 // The order lives in b (valid until its next use); teams is the caller's.
-func (s *Server) rankForArm(ctx context.Context, snap *rank.Snapshot, arm string, q url.Values, text string, prof *profile.Profile, items []rank.Item, textScores []float32, b *rank.Buffers) ([]int, []experiment.Team) {
+func (s *Server) rankForArm(ctx context.Context, snap *rank.Snapshot, arm string, q url.Values, text string, prof *profile.Profile, items []rank.Item, textScores []float32, b *rank.Buffers) ([]int, []experiment.Team, bool) {
 	qk := rank.QueryKey(text)
 	if arm != experiment.Interleaved {
-		return snap.Rank(qk, prof, items, textScores, b), nil
+		return snap.Rank(qk, prof, items, textScores, b), nil, prof != nil
 	}
 	customer, anon := q.Get("customer_id"), q.Get("anonymous_id")
 	p, reason := s.profileFor(ctx, customer, anon)
@@ -160,7 +162,7 @@ func (s *Server) rankForArm(ctx context.Context, snap *rank.Snapshot, arm string
 	if p == nil {
 		// Nothing to personalize with (no profile, opted out): both rankings would be
 		// the same, and crediting teams on it would only add noise.
-		return snap.Rank(qk, nil, items, textScores, b), nil
+		return snap.Rank(qk, nil, items, textScores, b), nil, false
 	}
 	ib := interleavePool.Get().(*interleaveBufs)
 	ib.control = append(ib.control[:0], snap.Rank(qk, nil, items, textScores, b)...)
@@ -176,7 +178,7 @@ func (s *Server) rankForArm(ctx context.Context, snap *rank.Snapshot, arm string
 	order := append(b.Order[:0], ib.merged...)
 	teams := slices.Clone(ib.teams)
 	interleavePool.Put(ib)
-	return order, teams
+	return order, teams, true
 }
 
 // teamAt is the team name of slot k of an interleaved list ("" outside interleaving).

@@ -45,6 +45,14 @@ func TestInterleavedSearch(t *testing.T) {
 	if m["arm"] != experiment.Interleaved {
 		t.Fatalf("arm %v, want interleaved", m["arm"])
 	}
+	// The merged list holds the personalized ranking's picks: it is personalized
+	// (CONTRACT §4: false means the non-personalized order an anonymous visitor gets).
+	if m["personalized"] != true {
+		t.Fatalf("an interleaved list for a customer with a profile says personalized %v", m["personalized"])
+	}
+	if anon["personalized"] != false {
+		t.Fatalf("an interleaved visitor without a profile says personalized %v", anon["personalized"])
+	}
 	got, teams := ids(m, "results"), map[string]int{}
 	for _, r := range m["results"].([]any) {
 		teams[fmt.Sprint(r.(map[string]any)["team"])]++
@@ -65,6 +73,9 @@ func TestInterleavedSearch(t *testing.T) {
 	_, m = do(t, "GET", ts.URL+"/v1/search?q=running+shoe&customer_id=zed", "", "")
 	if !slices.Equal(ids(m, "results"), want) {
 		t.Fatalf("opted out: %v, want the control order %v", ids(m, "results"), want)
+	}
+	if m["personalized"] != false {
+		t.Fatalf("opted out: personalized %v, want false", m["personalized"])
 	}
 	for _, r := range m["results"].([]any) {
 		if team := r.(map[string]any)["team"]; team != nil {
