@@ -163,6 +163,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("computing the A/B metrics: %w", err)
 	}
+	step("A/B searches answered: %s", servedSummary(m))
 	table := Table(m)
 	fmt.Fprint(o.Out, table)
 	res := &Result{Table: table, Metrics: m, URL: base}
@@ -215,9 +216,57 @@ func Table(m *server.MetricsReport) string {
 	row("repeated-search rate", c.RepeatedSearch.Value, p.RepeatedSearch.Value, true)
 	row("conversion rate", c.Conversion.Value, p.Conversion.Value, true)
 	row("size-related return rate", c.SizeReturnRate.Value, p.SizeReturnRate.Value, true)
-	lc, lp := m.LatencyP99[experiment.Control], m.LatencyP99[experiment.Personalized]
-	fmt.Fprintf(tw, "p99 search latency (ms) | %.2f | %.2f | %+.2f | (server side)\n", lc, lp, lp-lc)
+	fmt.Fprintln(tw, latencyRow(m, c, p))
 	return b.String()
+}
+
+// latencyRow is the p99 row. It is always printed: an arm whose latency the server did
+// not measure (no search of the current split reached this server process) shows "n/a"
+// and the note says which and why, instead of a 0 ms that reads as fast.
+func latencyRow(m *server.MetricsReport, c, p experiment.ArmMetrics) string {
+	const name = "p99 search latency (ms)"
+	lc, okc := m.LatencyP99[experiment.Control]
+	lp, okp := m.LatencyP99[experiment.Personalized]
+	if okc && okp {
+		return fmt.Sprintf("%s | %.2f | %.2f | %+.2f | (server side)", name, lc, lp, lp-lc)
+	}
+	cell := func(v float64, ok bool) string {
+		if ok {
+			return fmt.Sprintf("%.2f", v)
+		}
+		return "n/a"
+	}
+	var missing []string
+	for _, a := range []struct {
+		arm string
+		ok  bool
+		am  experiment.ArmMetrics
+	}{{experiment.Control, okc, c}, {experiment.Personalized, okp, p}} {
+		if !a.ok {
+			missing = append(missing, fmt.Sprintf("%s (%d searches in the lake)", a.arm, a.am.Searches))
+		}
+	}
+	return fmt.Sprintf("%s | %s | %s | n/a | (server side: no latency measured for %s by this server process since the A/B split was set)",
+		name, cell(lc, okc), cell(lp, okp), strings.Join(missing, " and "))
+}
+
+// servedSummary says per arm how many searches the server answered in the A/B period and
+// how many of them a profile shaped: the personalized arm can only differ from control
+// on those.
+func servedSummary(m *server.MetricsReport) string {
+	var parts []string
+	for _, arm := range []string{experiment.Control, experiment.Personalized, experiment.Interleaved} {
+		n, ok := m.ServedSearches[arm]
+		if !ok {
+			continue
+		}
+		k := m.PersonalizedSearches[arm]
+		parts = append(parts, fmt.Sprintf("%s %d (%d personalized, %.0f%%)", arm, n, k, 100*float64(k)/float64(max(n, 1))))
+	}
+	if len(parts) == 0 {
+		return "none measured by this server process"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // InterleavingSummary renders the interleaving preference in two lines.

@@ -39,3 +39,29 @@ func TestTableFollowsTheContract(t *testing.T) {
 		t.Errorf("click-through row wrong:\n%s", table)
 	}
 }
+
+// TestLatencyRowWithoutLatency: the p99 row is printed even when the server measured no
+// latency for an arm, and says so instead of printing 0 ms.
+func TestLatencyRowWithoutLatency(t *testing.T) {
+	m := &server.MetricsReport{
+		Report: &experiment.Report{Arms: []experiment.ArmMetrics{
+			{Arm: experiment.Control, Searches: 4000}, {Arm: experiment.Personalized, Searches: 4100},
+		}},
+		LatencyP99: map[string]float64{experiment.Personalized: 0.5},
+	}
+	var row string
+	for _, l := range strings.Split(Table(m), "\n") {
+		if strings.HasPrefix(l, "p99 search latency (ms) | ") {
+			row = l
+		}
+	}
+	cells := strings.Split(row, " | ")
+	if len(cells) != 5 || cells[1] != "n/a" || cells[2] != "0.50" || cells[3] != "n/a" ||
+		!strings.Contains(cells[4], "no latency measured for control (4000 searches in the lake)") {
+		t.Fatalf("latency row %q", row)
+	}
+	m.LatencyP99 = nil // e.g. the JSON of a server that reports none
+	if !strings.Contains(Table(m), "p99 search latency (ms) | n/a | n/a | n/a | (server side: no latency measured for control (4000 searches in the lake) and personalized (4100 searches in the lake)") {
+		t.Fatalf("no latencies at all:\n%s", Table(m))
+	}
+}

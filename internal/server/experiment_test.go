@@ -86,3 +86,42 @@ func TestInterleavedSearch(t *testing.T) {
 		t.Fatal("a split over 100% must be refused")
 	}
 }
+
+// TestSearchLatencyIsTheSplits: the per-arm latencies and search counts of the metrics
+// report are those of the current split. The demo answers its whole history in control
+// before it splits: those searches must not stand for the A/B period's control arm, and
+// an arm without a measured latency is absent (not 0 ms).
+func TestSearchLatencyIsTheSplits(t *testing.T) {
+	s, ts := newTestServer(t)
+	if code, m := do(t, "PUT", ts.URL+"/v1/products", "Bearer "+testAdmin, testCatalog); code != 200 {
+		t.Fatalf("PUT: %d %v", code, m)
+	}
+	err := s.updateProfile(context.Background(), customerKey("zed"), func(p *profile.Profile) bool {
+		p.Apply(profile.Purchased, profile.Item{ID: "z", Brand: "Zephyr", Category: "running", Color: "white", Price: 60}, 1000)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // before the split: everyone personalized (the default)
+		do(t, "GET", ts.URL+"/v1/search?q=running&customer_id=zed", "", "")
+	}
+	if err := s.SetSplit(experiment.Split{Treatment: 1, Salt: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		do(t, "GET", ts.URL+"/v1/search?q=running&customer_id=zed", "", "")
+		do(t, "GET", ts.URL+fmt.Sprintf("/v1/search?q=running&customer_id=new%d", i), "", "")
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	m, err := s.BusinessMetrics(req, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.LatencyN[experiment.Personalized] != 6 || m.ServedSearches[experiment.Personalized] != 6 || m.PersonalizedSearches[experiment.Personalized] != 3 {
+		t.Fatalf("personalized arm: n %v served %v personalized %v, want 6, 6, 3 (the searches since the split)", m.LatencyN, m.ServedSearches, m.PersonalizedSearches)
+	}
+	if _, ok := m.LatencyP99[experiment.Control]; ok {
+		t.Fatalf("control has a p99 %v without a search: report it as missing, not 0 ms", m.LatencyP99)
+	}
+}

@@ -161,7 +161,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	took := time.Since(start)
 	resp.TookMS = float64(took.Microseconds()) / 1000
-	s.lat.add(arm, took)
+	s.lat.add(arm, took, resp.Personalized)
 	s.metrics.searchLatency.WithLabelValues("search").Observe(took.Seconds())
 	s.metrics.searches.WithLabelValues("search", strconv.FormatBool(resp.Personalized)).Inc()
 	if explain { // rare and for people: the reflective encoder is fine
