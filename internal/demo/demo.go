@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/gbdt"
+	"github.com/bespokesearch/bespoke/internal/rank"
 	"github.com/bespokesearch/bespoke/internal/server"
 	"github.com/bespokesearch/bespoke/internal/sim"
 )
@@ -137,6 +139,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			step("  offline %-22s NDCG@10 %.3f  MRR %.3f", r.Name, r.NDCG10, r.MRR)
 		}
 	}
+	if imp := importanceSummary(rep.Importance); imp != "" {
+		step("  feature importance of the ensemble (share of split gain): %s", imp)
+	}
 	step("model %s active", rep.ModelVersion)
 
 	abSplit := experiment.Split{Treatment: (1 - o.Interleave) / 2, Interleave: o.Interleave, Salt: "demo"}
@@ -248,6 +253,38 @@ func latencyRow(m *server.MetricsReport, c, p experiment.ArmMetrics) string {
 	}
 	return fmt.Sprintf("%s | %s | %s | n/a | (server side: no latency measured for %s by this server process since the A/B split was set)",
 		name, cell(lc, okc), cell(lp, okp), strings.Join(missing, " and "))
+}
+
+// importanceSummary lists the features by their share of the ensemble's split gain,
+// the personal ones marked with *, and the personal features' total share.
+func importanceSummary(imp []gbdt.Importance) string {
+	var total, personal float64
+	for _, im := range imp {
+		total += im.Gain
+	}
+	if total <= 0 {
+		return ""
+	}
+	isPersonal := map[int]bool{}
+	for _, f := range rank.PersonalFeatures {
+		isPersonal[f] = true
+	}
+	var parts []string
+	for _, im := range imp {
+		mark := ""
+		if isPersonal[im.Feature] {
+			mark = "*"
+			personal += im.Gain
+		}
+		name := im.Name
+		if name == "" && im.Feature >= 0 && im.Feature < rank.NumFeatures {
+			name = rank.FeatureNames[im.Feature]
+		}
+		if im.Gain/total >= 0.005 {
+			parts = append(parts, fmt.Sprintf("%s%s %.1f%%", name, mark, 100*im.Gain/total))
+		}
+	}
+	return fmt.Sprintf("%s; personal* features %.1f%%", strings.Join(parts, ", "), 100*personal/total)
 }
 
 // servedSummary says per arm how many searches the server answered in the A/B period and

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/gbdt"
+	"github.com/bespokesearch/bespoke/internal/rank"
 	"github.com/bespokesearch/bespoke/internal/server"
 )
 
@@ -63,5 +65,12 @@ func TestLatencyRowWithoutLatency(t *testing.T) {
 	m.LatencyP99 = nil // e.g. the JSON of a server that reports none
 	if !strings.Contains(Table(m), "p99 search latency (ms) | n/a | n/a | n/a | (server side: no latency measured for control (4000 searches in the lake) and personalized (4100 searches in the lake)") {
 		t.Fatalf("no latencies at all:\n%s", Table(m))
+	}
+}
+
+func TestImportanceSummary(t *testing.T) {
+	got := importanceSummary([]gbdt.Importance{{Feature: rank.FText, Gain: 6}, {Feature: rank.FBrandLift, Gain: 3}, {Feature: rank.FRecent, Gain: 1}})
+	if want := "text 60.0%, brand_affinity* 30.0%, recently_touched* 10.0%; personal* features 40.0%"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
