@@ -169,6 +169,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("computing the A/B metrics: %w", err)
 	}
 	step("A/B searches answered: %s", servedSummary(m))
+	for _, a := range m.Arms {
+		step("  %s: %d customers shown the arm (%d of them anonymous devices: the split assigns by customer id, else by device), %d searches",
+			a.Arm, a.Customers, a.AnonymousDevices, a.Searches)
+	}
 	table := Table(m)
 	fmt.Fprint(o.Out, table)
 	res := &Result{Table: table, Metrics: m, URL: base}
