@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/gbdt"
+	"github.com/bespokesearch/bespoke/internal/rank"
 	"github.com/bespokesearch/bespoke/internal/server"
 	"github.com/bespokesearch/bespoke/internal/sim"
 )
@@ -137,6 +139,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			step("  offline %-22s NDCG@10 %.3f  MRR %.3f", r.Name, r.NDCG10, r.MRR)
 		}
 	}
+	if imp := importanceSummary(rep.Importance); imp != "" {
+		step("  feature importance of the ensemble (share of split gain): %s", imp)
+	}
 	step("model %s active", rep.ModelVersion)
 
 	abSplit := experiment.Split{Treatment: (1 - o.Interleave) / 2, Interleave: o.Interleave, Salt: "demo"}
@@ -162,6 +167,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	m, err := srv.BusinessMetrics(req, abStart, abStart.AddDate(0, 0, cfg.Days-historyDays+60))
 	if err != nil {
 		return nil, fmt.Errorf("computing the A/B metrics: %w", err)
+	}
+	step("A/B searches answered: %s", servedSummary(m))
+	for _, a := range m.Arms {
+		step("  %s: %d customers shown the arm (%d of them anonymous devices: the split assigns by customer id, else by device), %d searches",
+			a.Arm, a.Customers, a.AnonymousDevices, a.Searches)
 	}
 	table := Table(m)
 	fmt.Fprint(o.Out, table)
@@ -215,9 +225,89 @@ func Table(m *server.MetricsReport) string {
 	row("repeated-search rate", c.RepeatedSearch.Value, p.RepeatedSearch.Value, true)
 	row("conversion rate", c.Conversion.Value, p.Conversion.Value, true)
 	row("size-related return rate", c.SizeReturnRate.Value, p.SizeReturnRate.Value, true)
-	lc, lp := m.LatencyP99[experiment.Control], m.LatencyP99[experiment.Personalized]
-	fmt.Fprintf(tw, "p99 search latency (ms) | %.2f | %.2f | %+.2f | (server side)\n", lc, lp, lp-lc)
+	fmt.Fprintln(tw, latencyRow(m, c, p))
 	return b.String()
+}
+
+// latencyRow is the p99 row. It is always printed: an arm whose latency the server did
+// not measure (no search of the current split reached this server process) shows "n/a"
+// and the note says which and why, instead of a 0 ms that reads as fast.
+func latencyRow(m *server.MetricsReport, c, p experiment.ArmMetrics) string {
+	const name = "p99 search latency (ms)"
+	lc, okc := m.LatencyP99[experiment.Control]
+	lp, okp := m.LatencyP99[experiment.Personalized]
+	if okc && okp {
+		return fmt.Sprintf("%s | %.2f | %.2f | %+.2f | (server side)", name, lc, lp, lp-lc)
+	}
+	cell := func(v float64, ok bool) string {
+		if ok {
+			return fmt.Sprintf("%.2f", v)
+		}
+		return "n/a"
+	}
+	var missing []string
+	for _, a := range []struct {
+		arm string
+		ok  bool
+		am  experiment.ArmMetrics
+	}{{experiment.Control, okc, c}, {experiment.Personalized, okp, p}} {
+		if !a.ok {
+			missing = append(missing, fmt.Sprintf("%s (%d searches in the lake)", a.arm, a.am.Searches))
+		}
+	}
+	return fmt.Sprintf("%s | %s | %s | n/a | (server side: no latency measured for %s by this server process since the A/B split was set)",
+		name, cell(lc, okc), cell(lp, okp), strings.Join(missing, " and "))
+}
+
+// importanceSummary lists the features by their share of the ensemble's split gain,
+// the personal ones marked with *, and the personal features' total share.
+func importanceSummary(imp []gbdt.Importance) string {
+	var total, personal float64
+	for _, im := range imp {
+		total += im.Gain
+	}
+	if total <= 0 {
+		return ""
+	}
+	isPersonal := map[int]bool{}
+	for _, f := range rank.PersonalFeatures {
+		isPersonal[f] = true
+	}
+	var parts []string
+	for _, im := range imp {
+		mark := ""
+		if isPersonal[im.Feature] {
+			mark = "*"
+			personal += im.Gain
+		}
+		name := im.Name
+		if name == "" && im.Feature >= 0 && im.Feature < rank.NumFeatures {
+			name = rank.FeatureNames[im.Feature]
+		}
+		if im.Gain/total >= 0.005 {
+			parts = append(parts, fmt.Sprintf("%s%s %.1f%%", name, mark, 100*im.Gain/total))
+		}
+	}
+	return fmt.Sprintf("%s; personal* features %.1f%%", strings.Join(parts, ", "), 100*personal/total)
+}
+
+// servedSummary says per arm how many searches the server answered in the A/B period and
+// how many of them a profile shaped: the personalized arm can only differ from control
+// on those.
+func servedSummary(m *server.MetricsReport) string {
+	var parts []string
+	for _, arm := range []string{experiment.Control, experiment.Personalized, experiment.Interleaved} {
+		n, ok := m.ServedSearches[arm]
+		if !ok {
+			continue
+		}
+		k := m.PersonalizedSearches[arm]
+		parts = append(parts, fmt.Sprintf("%s %d (%d personalized, %.0f%%)", arm, n, k, 100*float64(k)/float64(max(n, 1))))
+	}
+	if len(parts) == 0 {
+		return "none measured by this server process"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // InterleavingSummary renders the interleaving preference in two lines.

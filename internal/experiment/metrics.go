@@ -34,8 +34,13 @@ type Estimate struct {
 
 // ArmMetrics are the business metrics of one arm.
 type ArmMetrics struct {
-	Arm                   string   `json:"arm"`
+	Arm string `json:"arm"`
+	// Customers are the subjects the arm's lists were shown to: signed-in customers and,
+	// since the split assigns by customer id or else by anonymous id, the anonymous
+	// devices (also counted in AnonymousDevices). Subjects with only orders or returns
+	// in the window were not exposed to the arm and are not counted.
 	Customers             int      `json:"customers"`
+	AnonymousDevices      int      `json:"anonymous_devices"`
 	Searches              int      `json:"searches"`
 	ClickThrough          Estimate `json:"click_through_rate"`
 	MeanClickedPosition   Estimate `json:"mean_position_clicked"`
@@ -44,7 +49,11 @@ type ArmMetrics struct {
 	MedianBoughtPosition  Estimate `json:"median_position_purchased"`
 	RepeatedSearch        Estimate `json:"repeated_search_rate"`
 	Conversion            Estimate `json:"conversion_rate"`
-	SizeReturnRate        Estimate `json:"size_return_rate"`
+	// SizeReturnRate is the share of the window's order lines returned for size (too
+	// small or too large) by the end of the window: returns of orders bought before it
+	// are not its outcome, and returns arrive days after the order, so a short window
+	// sees a lower rate than the store's (the same censoring in every arm).
+	SizeReturnRate Estimate `json:"size_return_rate"`
 }
 
 // Change is the difference personalized − control of a metric, with its 95% CI.
@@ -138,6 +147,18 @@ type dayPart struct {
 	// to the arm the customer bought in.
 	observed map[unit]bool
 	lastArm  map[string]string // subject → arm of its last impression of the day
+	// orders are the unit each order of the day (by orderKey) was attributed to (the one whose list
+	// the bought items were clicked in), and returns the day's size returns by order:
+	// Compute adds a return to its order's unit, on whatever day it was bought, and
+	// drops the returns of orders bought before the window (not an outcome of it).
+	orders    map[string]unit
+	returns   []sizeReturn
+	anonymous map[string]bool // subjects seen without a user id
+}
+
+type sizeReturn struct {
+	orderID string
+	n       float64
 }
 
 type custState struct {
@@ -151,6 +172,7 @@ type custState struct {
 	teams        map[string]map[string]Team // interleaved search_id → product → team
 	teamClicks   map[string][]Team          // interleaved search_id → teams of its clicks
 	counted      map[string]bool            // interleaved search_ids shown within the day
+	clickedArm   map[string]string          // product → arm of the list it was last clicked in
 }
 
 var metricEvents = []string{event.ProductsSearched, event.ProductListViewed, event.ProductClicked, event.OrderCompleted, event.ProductReturned}
@@ -174,12 +196,13 @@ func computePart(ctx context.Context, st lake.Storage, from, to time.Time, armOf
 }
 
 func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, armOf func(string) string) (*dayPart, error) {
-	p := &dayPart{day: from, units: map[unit]*sums{}, posClicked: map[string]map[int64]int{}, posBought: map[string]map[int64]int{}, lists: map[string]int{}, observed: map[unit]bool{}, lastArm: map[string]string{}}
+	p := &dayPart{day: from, units: map[unit]*sums{}, posClicked: map[string]map[int64]int{}, posBought: map[string]map[int64]int{}, lists: map[string]int{}, observed: map[unit]bool{}, lastArm: map[string]string{},
+		orders: map[string]unit{}, anonymous: map[string]bool{}}
 	cs := map[string]*custState{}
 	get := func(subject string) *custState {
 		c := cs[subject]
 		if c == nil {
-			c = &custState{arm: armOf(subject), clickedPos: map[string]int64{}, listClicked: map[string]bool{}}
+			c = &custState{arm: armOf(subject), clickedPos: map[string]int64{}, listClicked: map[string]bool{}, clickedArm: map[string]string{}}
 			cs[subject] = c
 		}
 		return c
@@ -211,6 +234,9 @@ func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, a
 		}
 		c := get(subject)
 		count := !r.Timestamp.Before(from)
+		if count && r.UserID == "" {
+			p.anonymous[subject] = true
+		}
 		switch r.Event {
 		case event.ProductsSearched:
 			if count {
@@ -259,7 +285,7 @@ func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, a
 			}
 		case event.ProductClicked:
 			c.clickedSince = true
-			c.clickedPos[r.ProductID] = r.Position
+			c.clickedPos[r.ProductID], c.clickedArm[r.ProductID] = r.Position, c.arm
 			if m := c.teams[r.SearchID]; m != nil {
 				if t, ok := m[r.ProductID]; ok {
 					c.teamClicks[r.SearchID] = append(c.teamClicks[r.SearchID], t)
@@ -281,22 +307,39 @@ func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, a
 			if !count {
 				return nil
 			}
-			s := sumsOf(subject, c)
-			s.orders++
 			var lines []event.ProductRef
-			if json.Unmarshal([]byte(r.Products), &lines) == nil {
-				for _, l := range lines {
-					s.lines++
-					if pos, ok := c.clickedPos[string(l.ProductID)]; ok {
-						s.bought++
-						s.posBought += float64(pos)
-						hist(p.posBought, c.arm, pos)
-					}
+			_ = json.Unmarshal([]byte(r.Products), &lines)
+			// The order belongs to the unit whose list the items were clicked in: a
+			// shopper who searched anonymously and signs in at checkout orders under
+			// their user id, with the device's anonymous id beside it.
+			src, srcSubject := c, subject
+			if dev := cs[r.AnonymousID]; r.UserID != "" && dev != nil && dev != c && !clickedAny(c, lines) && clickedAny(dev, lines) {
+				src, srcSubject = dev, r.AnonymousID
+			}
+			arm := src.arm
+			for _, l := range lines {
+				if a, ok := src.clickedArm[string(l.ProductID)]; ok {
+					arm = a
+					break
+				}
+			}
+			su := &custState{arm: arm, observed: src.observed}
+			s := sumsOf(srcSubject, su)
+			s.orders++
+			if r.OrderID != "" {
+				p.orders[orderKey(subject, r.OrderID)] = unit{srcSubject, arm}
+			}
+			for _, l := range lines {
+				s.lines++
+				if pos, ok := src.clickedPos[string(l.ProductID)]; ok {
+					s.bought++
+					s.posBought += float64(pos)
+					hist(p.posBought, arm, pos)
 				}
 			}
 		case event.ProductReturned:
 			if count && (r.Reason == "too_small" || r.Reason == "too_large") {
-				sumsOf(subject, c).sizeReturns++
+				p.returns = append(p.returns, sizeReturn{orderID: orderKey(subject, r.OrderID), n: 1})
 			}
 		}
 		return nil
@@ -321,6 +364,20 @@ func computePartOnce(ctx context.Context, st lake.Storage, from, to time.Time, a
 		}
 	}
 	return p, nil
+}
+
+// orderKey identifies an order by who placed it (the subject of its events: returns come
+// under the same ids as the order) and its id.
+func orderKey(subject, orderID string) string { return subject + "\x00" + orderID }
+
+// clickedAny says whether c clicked any of the order's lines.
+func clickedAny(c *custState, lines []event.ProductRef) bool {
+	for _, l := range lines {
+		if _, ok := c.clickedPos[string(l.ProductID)]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Cache keeps each day's contribution, keyed by the day, the arm assignment and a
@@ -443,8 +500,13 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 	posC, posB := map[string]map[int64]int{}, map[string]map[int64]int{}
 	interLists := 0
 	lastArm := map[string]string{}
+	orderUnit := map[string]unit{}
+	anonymous := map[string]bool{}
 	for _, p := range parts {
-		units := p.arms(lastArm)
+		units := p.arms(lastArm, orderUnit)
+		for subject := range p.anonymous {
+			anonymous[subject] = true
+		}
 		for u, s := range units {
 			t := total[u]
 			if t == nil {
@@ -458,8 +520,10 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		interLists += p.lists[Interleaved]
 		dm := DayMetrics{Day: p.day.Format("2006-01-02")}
 		byArm := groupByArm(units)
+		exposed := countExposed(units, anonymous)
 		for _, arm := range []string{Control, Personalized} {
 			am, _ := armMetrics(arm, byArm[arm], p.posClicked[arm], p.posBought[arm], false)
+			am.Customers, am.AnonymousDevices = exposed[arm][0], exposed[arm][1]
 			dm.Arms = append(dm.Arms, am)
 		}
 		if p.lists[Interleaved] > 0 {
@@ -469,8 +533,10 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 	}
 	byArm := groupByArm(total)
 	reps := map[string][][]float64{}
+	exposed := countExposed(total, anonymous)
 	for _, arm := range []string{Control, Personalized} {
 		am, r := armMetrics(arm, byArm[arm], posC[arm], posB[arm], true)
+		am.Customers, am.AnonymousDevices = exposed[arm][0], exposed[arm][1]
 		rep.Arms = append(rep.Arms, am)
 		reps[arm] = r
 	}
@@ -491,10 +557,12 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 
 // arms returns the day's units with each unobserved unit moved to the arm its
 // subject was last seen in (on an earlier day, else later that day), and updates
-// lastArm with the day's impressions.
-func (p *dayPart) arms(lastArm map[string]string) map[unit]*sums {
+// lastArm with the day's impressions. It records the unit of each of the day's orders
+// in orderUnit, and adds each size return to the unit of its order (a return of an
+// order bought before the window is not counted: it is not an outcome of the window).
+func (p *dayPart) arms(lastArm map[string]string, orderUnit map[string]unit) map[unit]*sums {
 	out := make(map[unit]*sums, len(p.units))
-	for u, s := range p.units {
+	move := func(u unit) unit {
 		if !p.observed[u] {
 			if a, ok := lastArm[u.subject]; ok {
 				u.arm = a
@@ -502,15 +570,47 @@ func (p *dayPart) arms(lastArm map[string]string) map[unit]*sums {
 				u.arm = a
 			}
 		}
+		return u
+	}
+	at := func(u unit) *sums {
 		t := out[u]
 		if t == nil {
 			t = &sums{}
 			out[u] = t
 		}
-		t.add(s)
+		return t
+	}
+	for u, s := range p.units {
+		at(move(u)).add(s)
+	}
+	for id, u := range p.orders {
+		orderUnit[id] = move(u)
+	}
+	for _, r := range p.returns {
+		if u, ok := orderUnit[r.orderID]; ok {
+			at(u).sizeReturns += r.n
+		}
 	}
 	for subject, a := range p.lastArm {
 		lastArm[subject] = a
+	}
+	return out
+}
+
+// countExposed counts per arm the units that were shown the arm (a search or a list)
+// and, of those, the anonymous devices.
+func countExposed(units map[unit]*sums, anonymous map[string]bool) map[string][2]int {
+	out := map[string][2]int{}
+	for u, s := range units {
+		if s.searches == 0 && s.lists == 0 {
+			continue
+		}
+		c := out[u.arm]
+		c[0]++
+		if anonymous[u.subject] {
+			c[1]++
+		}
+		out[u.arm] = c
 	}
 	return out
 }

@@ -227,3 +227,61 @@ func TestComputeRereadsAFileReplacedByCompaction(t *testing.T) {
 		t.Fatalf("after a vanished file: %+v", rep.Interleaving)
 	}
 }
+
+// TestOrdersAndReturnsFollowTheList: a shopper who searches anonymously (the split
+// assigns the device) and signs in at checkout orders under a user id the split puts in
+// another arm. The order, its purchased position and its later size return belong to
+// the arm whose list the item was clicked in; a return of an order bought before the
+// window is no outcome of it; and only subjects shown an arm count as its customers.
+func TestOrdersAndReturnsFollowTheList(t *testing.T) {
+	split := Split{Treatment: 0.5, Salt: "s"}
+	find := func(prefix, arm string) string {
+		for i := 0; ; i++ {
+			if id := fmt.Sprint(prefix, i); split.Arm(id) == arm {
+				return id
+			}
+		}
+	}
+	dev, buyer := find("dev", Control), find("user", Personalized)
+	other, late := find("other", Personalized), find("late", Control)
+	dir := t.TempDir()
+	st, err := lake.NewFS(filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 10, 1, 10, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	add := func(user, anon, name string, at time.Time, props string) {
+		evs = append(evs, event.Event{Type: event.TypeTrack, Event: name, UserID: user, AnonymousID: anon, MessageID: fmt.Sprint("m", len(evs)), Timestamp: at, ReceivedAt: at, Properties: []byte(props)})
+	}
+	add("", dev, event.ProductsSearched, t0, `{"query":"boots","search_id":"s1","arm":"control"}`)
+	add("", dev, event.ProductListViewed, t0.Add(time.Second), `{"search_id":"s1","arm":"control","products":[{"product_id":"a","position":1},{"product_id":"b","position":2},{"product_id":"p1","position":3}]}`)
+	add("", dev, event.ProductClicked, t0.Add(2*time.Second), `{"search_id":"s1","product_id":"p1","position":3,"arm":"control"}`)
+	add(buyer, dev, event.OrderCompleted, t0.Add(3*time.Minute), `{"order_id":"o1","products":[{"product_id":"p1","size":"9"}]}`)
+	add(buyer, dev, event.ProductReturned, t0.Add(50*time.Hour), `{"order_id":"o1","product_id":"p1","size":"9","reason":"too_small"}`)
+	add(other, "", event.ProductsSearched, t0.Add(time.Hour), `{"query":"boots","search_id":"s2","arm":"personalized"}`)
+	add(other, "", event.ProductListViewed, t0.Add(time.Hour+time.Second), `{"search_id":"s2","arm":"personalized","products":[{"product_id":"a","position":1}]}`)
+	add(late, "", event.ProductReturned, t0.Add(30*time.Hour), `{"order_id":"bought-before","product_id":"a","size":"9","reason":"too_large"}`)
+	writeEvents(t, st, filepath.Join(dir, "state"), evs)
+	rep, err := Compute(context.Background(), st, t0.Add(-time.Hour), t0.Add(10*24*time.Hour), split.Arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm := map[string]ArmMetrics{}
+	for _, a := range rep.Arms {
+		arm[a.Arm] = a
+	}
+	c, p := arm[Control], arm[Personalized]
+	if c.Customers != 1 || c.AnonymousDevices != 1 || p.Customers != 1 || p.AnonymousDevices != 0 {
+		t.Fatalf("customers control %d (anonymous %d), personalized %d (anonymous %d): want 1 (1) and 1 (0)", c.Customers, c.AnonymousDevices, p.Customers, p.AnonymousDevices)
+	}
+	if c.Conversion.Value != 1 || p.Conversion.Value != 0 {
+		t.Errorf("conversion: control %v personalized %v, want the order in control where it was clicked", c.Conversion.Value, p.Conversion.Value)
+	}
+	if c.MeanBoughtPosition.Value != 3 {
+		t.Errorf("purchased position in control %v, want 3", c.MeanBoughtPosition.Value)
+	}
+	if c.SizeReturnRate.Value != 1 || p.SizeReturnRate.Value != 0 {
+		t.Errorf("size returns: control %v personalized %v, want control's order returned and the earlier order's return dropped", c.SizeReturnRate.Value, p.SizeReturnRate.Value)
+	}
+}

@@ -127,3 +127,41 @@ func BenchmarkRank100(b *testing.B) {
 		s.Rank(1, &p, items, text, &buf)
 	}
 }
+
+// TestPersonalPriorWithALearnedModel: a learned model that gives the personal features
+// no weight still ranks a customer's favourite brand first through the personal prior,
+// and leaves the order and scores of a request without a profile to the model alone.
+func TestPersonalPriorWithALearnedModel(t *testing.T) {
+	s := NewDefaultSnapshot()
+	var w [NumFeatures]float32
+	w[FText] = 1
+	s.Model = constModel{w}
+	items := catalogItems()
+	text := []float32{1.0, 0.95, 0.9, 0.85}
+	var b Buffers
+	if got := fmt.Sprint(s.Rank(1, nil, items, text, &b)); got != "[0 1 2 3]" {
+		t.Fatalf("without a profile: %v, want the model's order", got)
+	}
+	for i, want := range []float32{1, 0.95, 0.9, 0.85} {
+		if b.Scores[i] != want {
+			t.Fatalf("without a profile item %d scores %v, want the model's %v", i, b.Scores[i], want)
+		}
+	}
+	var fan profile.Profile
+	for i := 0; i < 10; i++ {
+		fan.Apply(profile.Purchased, profile.Item{ID: fmt.Sprint("z", i), Brand: "Zephyr", Category: "running", Color: "white", Price: 55}, int64(1000+i))
+	}
+	if order := s.Rank(1, &fan, items, text, &b); order[0] != 1 {
+		t.Fatalf("a Zephyr fan should see p2 first, got %v", order)
+	}
+	ex := s.Explain(&b, 1)
+	var brand float32
+	for _, c := range ex {
+		if c.Feature == "brand_affinity" {
+			brand = c.Score
+		}
+	}
+	if brand <= 0 {
+		t.Fatalf("the explanation should credit the brand affinity: %+v", ex)
+	}
+}

@@ -140,9 +140,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	sizes := s.sizesFor(ctx, sizeCustomer)
 	defer sizes.release()
 	snap := s.active.Load()
-	order, teams := s.rankForArm(ctx, snap, arm, q, text, prof, sc.items, sc.text, &sc.bufs)
+	order, teams, personalized := s.rankForArm(ctx, snap, arm, q, text, prof, sc.items, sc.text, &sc.bufs)
 	resp := searchResponse{
-		SearchID: event.NewMessageID(), Personalized: prof != nil, Arm: arm, ModelVersion: snap.Version, Total: res.Total,
+		SearchID: event.NewMessageID(), Personalized: personalized, Arm: arm, ModelVersion: snap.Version, Total: res.Total,
 	}
 	for k := offset; k < len(order) && k < offset+limit; k++ {
 		i := order[k]
@@ -161,7 +161,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	took := time.Since(start)
 	resp.TookMS = float64(took.Microseconds()) / 1000
-	s.lat.add(arm, took)
+	s.lat.add(arm, took, resp.Personalized)
 	s.metrics.searchLatency.WithLabelValues("search").Observe(took.Seconds())
 	s.metrics.searches.WithLabelValues("search", strconv.FormatBool(resp.Personalized)).Inc()
 	if explain { // rare and for people: the reflective encoder is fine
