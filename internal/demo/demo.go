@@ -170,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	step("A/B searches answered: %s", servedSummary(m))
 	for _, a := range m.Arms {
-		step("  %s: %d customers shown the arm (%d of them anonymous devices: the split assigns by customer id, else by device), %d searches",
+		step("  %s: %d customers shown the arm (%d of them anonymous devices: the split assigns by customer, a device once signed in by its customer, else by device), %d searches",
 			a.Arm, a.Customers, a.AnonymousDevices, a.Searches)
 	}
 	table := Table(m)

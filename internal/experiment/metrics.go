@@ -36,8 +36,9 @@ type Estimate struct {
 type ArmMetrics struct {
 	Arm string `json:"arm"`
 	// Customers are the subjects the arm's lists were shown to: signed-in customers and,
-	// since the split assigns by customer id or else by anonymous id, the anonymous
-	// devices (also counted in AnonymousDevices). Subjects with only orders or returns
+	// since the split assigns by customer (a device once signed in by its customer) or
+	// else by anonymous id, the anonymous devices (also counted in AnonymousDevices; a
+	// linked device's anonymous lists count under it, in its customer's arm). Subjects with only orders or returns
 	// in the window were not exposed to the arm and are not counted.
 	Customers             int      `json:"customers"`
 	AnonymousDevices      int      `json:"anonymous_devices"`

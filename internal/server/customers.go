@@ -22,7 +22,12 @@ func erasedKey(id string) []byte    { return []byte("erased/" + id) }
 // It returns nil when the request is not to be personalized: no ids, nothing known,
 // opted out — or the store failed or was too slow, in which case reason says why
 // (for the fallback metric) and the caller answers with the non-personalized ranking.
+// A visitor on a device once signed in is their customer (personOf).
 func (s *Server) profileFor(ctx context.Context, customerID, anonymousID string) (*profile.Profile, string) {
+	customerID, reason := s.personOf(ctx, customerID, anonymousID)
+	if reason != "" {
+		return nil, reason
+	}
 	for _, key := range [][]byte{keyIf(customerID, customerKey), keyIf(anonymousID, anonymousKey)} {
 		if key == nil {
 			continue
@@ -48,6 +53,23 @@ func (s *Server) profileFor(ctx context.Context, customerID, anonymousID string)
 		return p, ""
 	}
 	return nil, ""
+}
+
+// personOf is the customer a request is for: customerID, or for an anonymous visitor
+// the customer their device is linked to (devices.go), or "". reason is set when the
+// store failed or was too slow (the request is then not personalized).
+func (s *Server) personOf(ctx context.Context, customerID, anonymousID string) (string, string) {
+	if customerID != "" || anonymousID == "" {
+		return customerID, ""
+	}
+	owner, _, err := s.deviceOwner(ctx, anonymousID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", "profile_deadline"
+		}
+		return "", "profile_unavailable"
+	}
+	return owner, ""
 }
 
 func keyIf(id string, f func(string) []byte) []byte {
@@ -130,10 +152,13 @@ func (s *Server) eraseCustomer(ctx context.Context, id string) error {
 	if err := s.profiles.Put(ctx, erasedKey(id), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return err
 	}
-	for _, k := range [][]byte{customerKey(id), anonymousKey(id), sizeKey(id)} {
+	for _, k := range [][]byte{customerKey(id), anonymousKey(id), sizeKey(id), deviceLinkKey(id)} {
 		if err := s.profiles.Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+	}
+	if err := s.unlinkDevices(ctx, id); err != nil {
+		return err
 	}
 	if s.pipe != nil {
 		// The lake keeps the request; the next compaction rewrites the files without them.

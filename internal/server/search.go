@@ -126,16 +126,20 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		sc.text = append(sc.text, float32(h.Score))
 	}
 	customerID, anonymousID := q.Get("customer_id"), q.Get("anonymous_id")
-	arm := s.armOf(customerID, anonymousID)
+	// a device once signed in is its customer's: their profile, and their arm
+	person, personReason := s.personOf(ctx, customerID, anonymousID)
+	arm := s.armOf(person, anonymousID)
 	var prof *profile.Profile
 	sizeCustomer := ""
 	if arm == experiment.Personalized {
-		var reason string
-		prof, reason = s.profileFor(ctx, customerID, anonymousID)
+		reason := personReason
+		if reason == "" {
+			prof, reason = s.profileFor(ctx, person, anonymousID)
+		}
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()
 		}
-		sizeCustomer = customerID
+		sizeCustomer = person
 	}
 	sizes := s.sizesFor(ctx, sizeCustomer)
 	defer sizes.release()
@@ -567,9 +571,11 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 		normalizeScores(text)
 	}
 	var prof *profile.Profile
-	if s.armOf(in.customerID, in.anonymousID) == experiment.Personalized {
-		var reason string
-		prof, reason = s.profileFor(ctx, in.customerID, in.anonymousID)
+	person, reason := s.personOf(ctx, in.customerID, in.anonymousID)
+	if s.armOf(person, in.anonymousID) == experiment.Personalized {
+		if reason == "" {
+			prof, reason = s.profileFor(ctx, person, in.anonymousID)
+		}
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()
 		}

@@ -83,7 +83,13 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no product %q in the catalog", pid))
 		return
 	}
-	customer := q.Get("customer_id")
+	// a device once signed in is its customer's: their size profile, and their arm
+	lctx, lcancel := context.WithTimeout(r.Context(), s.cfg.SearchDeadline)
+	customer, reason := s.personOf(lctx, q.Get("customer_id"), q.Get("anonymous_id"))
+	lcancel()
+	if reason != "" {
+		s.metrics.fallbacks.WithLabelValues(reason).Inc()
+	}
 	if s.armOf(customer, q.Get("anonymous_id")) != experiment.Personalized {
 		customer = "" // the control arm gets the product's and brand's answer, not a personal one
 	}

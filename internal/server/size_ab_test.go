@@ -120,6 +120,10 @@ func TestSizeReturnsAB(t *testing.T) {
 		if subject == "" {
 			subject = r.AnonymousID
 		}
+		// the server's arm: a device once signed in is its customer's
+		if person, _ := srv.personOf(ctx, r.UserID, r.AnonymousID); person != "" {
+			subject = person
+		}
 		arm := "control"
 		if split.Arm(subject) == experiment.Personalized {
 			arm = "personalized"

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -56,43 +57,84 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 	type pending struct {
 		key    []byte
 		events []*event.Event
+		merged bool // events of a customer and of their devices: put back in time order
 	}
 	var order []string
 	bySubject := map[string]*pending{}
-	var merges [][2]string // anonymousId → userId (identify)
+	// anonymousId → userId: an identify, or any event sent signed in from a device
+	var links [][2]string
+	seenLink := map[[2]string]bool{}
+	type subject struct {
+		id   string
+		anon bool
+	}
+	var subjects []subject
+	eventsOf := map[subject][]*event.Event{}
 	for _, d := range ds {
 		_ = event.DecodeEnvelope(d.Data(), func(ev *event.Event, _ []byte, err error) error {
 			if err != nil {
 				return nil // the lake writer dead-letters undecodable lines; profiles just skip them
 			}
-			if ev.Type == event.TypeIdentify && ev.UserID != "" && ev.AnonymousID != "" {
-				merges = append(merges, [2]string{ev.AnonymousID, ev.UserID})
-				return nil
+			if ev.UserID != "" && ev.AnonymousID != "" {
+				if l := [2]string{ev.AnonymousID, ev.UserID}; !seenLink[l] {
+					seenLink[l] = true
+					links = append(links, l)
+				}
 			}
-			if !changesProfiles(ev) && !changesSizes(ev) {
+			if ev.Type == event.TypeIdentify || (!changesProfiles(ev) && !changesSizes(ev)) {
 				return nil // no store round trip for events that cannot change a profile
 			}
 			id, anon := profile.Subject(ev)
-			key := customerKey(id)
-			if anon {
-				key = anonymousKey(id)
+			sj := subject{id, anon}
+			if _, ok := eventsOf[sj]; !ok {
+				subjects = append(subjects, sj)
 			}
-			k := string(key)
-			p := bySubject[k]
-			if p == nil {
-				p = &pending{key: key}
-				bySubject[k] = p
-				order = append(order, k)
-			}
-			p.events = append(p.events, ev)
+			eventsOf[sj] = append(eventsOf[sj], ev)
 			return nil
 		})
+	}
+	// Links first: a device newly seen signed in brings its anonymous profile to the
+	// customer, and its anonymous events (this batch's too) are the customer's from now on.
+	for _, l := range links {
+		created, err := u.s.linkDevice(ctx, l[0], l[1])
+		if err != nil {
+			return err
+		}
+		if created {
+			if err := u.s.mergeAnonymous(ctx, l[0], l[1]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, sj := range subjects {
+		key := customerKey(sj.id)
+		if sj.anon {
+			key = anonymousKey(sj.id)
+			if owner, ok, err := u.s.deviceOwner(ctx, sj.id); err != nil {
+				return err
+			} else if ok {
+				key = customerKey(owner)
+			}
+		}
+		k := string(key)
+		p := bySubject[k]
+		if p == nil {
+			p = &pending{key: key}
+			bySubject[k] = p
+			order = append(order, k)
+		} else {
+			p.merged = true
+		}
+		p.events = append(p.events, eventsOf[sj]...)
 	}
 	lookup := u.s.profileItem
 	for _, k := range order {
 		p := bySubject[k]
 		if u.s.isErased(ctx, p.key) {
 			continue
+		}
+		if p.merged {
+			slices.SortStableFunc(p.events, func(a, b *event.Event) int { return a.Timestamp.Compare(b.Timestamp) })
 		}
 		err := u.s.updateProfile(ctx, p.key, func(pr *profile.Profile) bool {
 			changed := false
@@ -105,11 +147,6 @@ func (u *profileUpdater) apply(ctx context.Context, ds []stream.Delivery) error 
 			return err
 		}
 		if err := u.s.observeSizes(ctx, p.key, p.events); err != nil {
-			return err
-		}
-	}
-	for _, m := range merges {
-		if err := u.s.mergeAnonymous(ctx, m[0], m[1]); err != nil {
 			return err
 		}
 	}
