@@ -1,9 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/bespokesearch/bespoke/internal/store"
 )
@@ -14,7 +15,7 @@ import (
 // of starting a separate anonymous profile that knows nothing. The customer's list of
 // devices lets erasure remove every link.
 func deviceLinkKey(anonymousID string) []byte { return []byte("dl/" + anonymousID) }
-func deviceListKey(userID string) []byte      { return []byte("dd/" + userID) }
+func deviceListKey(userID string) []byte      { return []byte("dd/" + userID) } // a JSON array of anonymous ids
 
 // maxLinkedDevices bounds a customer's device list; the oldest link is dropped first.
 const maxLinkedDevices = 16
@@ -47,47 +48,66 @@ func (s *Server) linkDevice(ctx context.Context, anonymousID, userID string) (bo
 	if s.isErased(ctx, customerKey(userID)) {
 		return false, nil
 	}
-	list, err := s.profiles.Get(ctx, deviceListKey(userID))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	devices, err := s.linkedDevices(ctx, userID)
+	if err != nil {
 		return false, err
 	}
-	devices := bytes.Split(list, []byte{'\n'})
-	if len(list) == 0 {
-		devices = nil
-	}
+	devices = slices.DeleteFunc(devices, func(d string) bool { return d == anonymousID }) // back after a while
 	for len(devices) >= maxLinkedDevices {
-		if err := s.profiles.Delete(ctx, deviceLinkKey(string(devices[0]))); err != nil && !errors.Is(err, store.ErrNotFound) {
+		// the oldest link goes, unless that device has moved on to another customer
+		if owner, ok, err := s.deviceOwner(ctx, devices[0]); err != nil {
 			return false, err
+		} else if !ok || owner == userID {
+			if err := s.profiles.Delete(ctx, deviceLinkKey(devices[0])); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return false, err
+			}
 		}
 		devices = devices[1:]
 	}
-	devices = append(devices, []byte(anonymousID))
+	devices = append(devices, anonymousID)
+	list, err := json.Marshal(devices) // ids may hold any character, newlines too
+	if err != nil {
+		return false, err
+	}
 	// the list first: erasure finds every link it may have to remove
-	if err := s.profiles.Put(ctx, deviceListKey(userID), bytes.Join(devices, []byte{'\n'})); err != nil {
+	if err := s.profiles.Put(ctx, deviceListKey(userID), list); err != nil {
 		return false, err
 	}
 	return true, s.profiles.Put(ctx, deviceLinkKey(anonymousID), []byte(userID))
 }
 
+// linkedDevices is a customer's device list, oldest first. A list that does not
+// decode is treated as empty (the links it named stay until their devices sign in
+// elsewhere; the customer's profile keys are what erasure must remove).
+func (s *Server) linkedDevices(ctx context.Context, userID string) ([]string, error) {
+	b, err := s.profiles.Get(ctx, deviceListKey(userID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var devices []string
+	if json.Unmarshal(b, &devices) != nil {
+		s.log.Warn("corrupt device list ignored", "customer", userID)
+		return nil, nil
+	}
+	return devices, nil
+}
+
 // unlinkDevices removes every device link of a customer (erasure).
 func (s *Server) unlinkDevices(ctx context.Context, userID string) error {
-	list, err := s.profiles.Get(ctx, deviceListKey(userID))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
+	devices, err := s.linkedDevices(ctx, userID)
 	if err != nil {
 		return err
 	}
-	for _, d := range bytes.Split(list, []byte{'\n'}) {
-		if len(d) == 0 {
-			continue
-		}
-		if owner, ok, err := s.deviceOwner(ctx, string(d)); err != nil {
+	for _, d := range devices {
+		if owner, ok, err := s.deviceOwner(ctx, d); err != nil {
 			return err
 		} else if ok && owner != userID {
 			continue // the device moved on to another customer
 		}
-		if err := s.profiles.Delete(ctx, deviceLinkKey(string(d))); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.profiles.Delete(ctx, deviceLinkKey(d)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}

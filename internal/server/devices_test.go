@@ -116,3 +116,46 @@ func TestLinkedDeviceFollowsTheCustomersArm(t *testing.T) {
 		}
 	}
 }
+
+// Device ids may hold any character; a customer keeps at most maxLinkedDevices links,
+// and dropping the oldest never removes a device that moved on to someone else.
+func TestDeviceListBounds(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := t.Context()
+	odd := "dev\nwith\nnewlines"
+	if _, err := s.linkDevice(ctx, odd, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.linkDevice(ctx, "shared", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.linkDevice(ctx, "shared", "b"); err != nil { // the shared device moves to b
+		t.Fatal(err)
+	}
+	for i := 0; i < maxLinkedDevices+3; i++ {
+		if _, err := s.linkDevice(ctx, fmt.Sprint("d", i), "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devices, err := s.linkedDevices(ctx, "a")
+	if err != nil || len(devices) != maxLinkedDevices {
+		t.Fatalf("a's devices: %d %v", len(devices), err)
+	}
+	if owner, ok, _ := s.deviceOwner(ctx, "shared"); !ok || owner != "b" {
+		t.Errorf("the shared device now b's: owner %q %v", owner, ok)
+	}
+	if _, ok, _ := s.deviceOwner(ctx, odd); ok {
+		t.Error("the oldest link was not dropped")
+	}
+	if err := s.unlinkDevices(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxLinkedDevices+3; i++ {
+		if _, ok, _ := s.deviceOwner(ctx, fmt.Sprint("d", i)); ok {
+			t.Errorf("d%d still linked after a's erasure", i)
+		}
+	}
+	if owner, ok, _ := s.deviceOwner(ctx, "shared"); !ok || owner != "b" {
+		t.Errorf("erasing a unlinked b's device: owner %q %v", owner, ok)
+	}
+}
