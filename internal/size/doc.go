@@ -17,8 +17,15 @@
 // the spirit of Guigourès et al. (RecSys 2018): brand offsets shrink to 0, a product's
 // offset to its brand's, a customer's true size to a survey-based prior (an ordered
 // logit on height, weight, age and gender, refined by smoothed cell counts) or to the
-// population of their category and gender. Accounts that buy for two people are
-// detected from bimodal kept sizes and get one true size per wearer.
+// population of their category and gender. How much brands and products differ (the
+// spread of those priors) is learned from the data by EM. A purchase also says which
+// label its buyer picked — most shoppers know their size — so each label pulls its
+// buyer's true size (Options.ChoiceSD). Accounts that buy for two people are detected
+// from bimodal kept sizes and get one true size per wearer.
+//
+// Recommending is conservative: the customer's usual size unless the item's own size
+// returns say it runs small or large, a size in stock unless only sizes much less likely
+// to fit are, and never one wearer's size for a product cut for the other sex.
 //
 // Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a
