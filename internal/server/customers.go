@@ -28,6 +28,11 @@ func (s *Server) profileFor(ctx context.Context, customerID, anonymousID string)
 	if reason != "" {
 		return nil, reason
 	}
+	return s.profileOfPerson(ctx, customerID, anonymousID)
+}
+
+// profileOfPerson is profileFor for a person personOf already resolved.
+func (s *Server) profileOfPerson(ctx context.Context, customerID, anonymousID string) (*profile.Profile, string) {
 	for _, key := range [][]byte{keyIf(customerID, customerKey), keyIf(anonymousID, anonymousKey)} {
 		if key == nil {
 			continue
@@ -152,6 +157,10 @@ func (s *Server) eraseCustomer(ctx context.Context, id string) error {
 	if err := s.profiles.Put(ctx, erasedKey(id), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return err
 	}
+	devices, err := s.linkedDevices(ctx, id) // read before unlinking: their anonymous events are the customer's
+	if err != nil {
+		return err
+	}
 	for _, k := range [][]byte{customerKey(id), anonymousKey(id), sizeKey(id), deviceLinkKey(id)} {
 		if err := s.profiles.Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -164,6 +173,11 @@ func (s *Server) eraseCustomer(ctx context.Context, id string) error {
 		// The lake keeps the request; the next compaction rewrites the files without them.
 		if err := lake.RequestErasure(ctx, s.pipe.lakeStore, id, id); err != nil {
 			return fmt.Errorf("cannot record the erasure in the lake: %w", err)
+		}
+		for _, d := range devices {
+			if err := lake.RequestErasure(ctx, s.pipe.lakeStore, id, d); err != nil {
+				return fmt.Errorf("cannot record the erasure of device %q in the lake: %w", d, err)
+			}
 		}
 	}
 	return nil

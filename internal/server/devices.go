@@ -73,7 +73,14 @@ func (s *Server) linkDevice(ctx context.Context, anonymousID, userID string) (bo
 	if err := s.profiles.Put(ctx, deviceListKey(userID), list); err != nil {
 		return false, err
 	}
-	return true, s.profiles.Put(ctx, deviceLinkKey(anonymousID), []byte(userID))
+	if err := s.profiles.Put(ctx, deviceLinkKey(anonymousID), []byte(userID)); err != nil {
+		return false, err
+	}
+	if s.isErased(ctx, customerKey(userID)) {
+		// erased while we linked: take back what we wrote
+		return false, s.unlinkDevices(ctx, userID)
+	}
+	return true, nil
 }
 
 // linkedDevices is a customer's device list, oldest first. A list that does not

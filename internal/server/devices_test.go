@@ -1,19 +1,23 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bespokesearch/bespoke/internal/experiment"
+	"github.com/bespokesearch/bespoke/internal/lake"
 )
 
 // A device once signed in belongs to its customer: its later anonymous searches and
 // size questions are answered from the customer's profiles, its anonymous clicks and
 // purchases update them, and erasing the customer removes the link.
 func TestSignedInDeviceStaysTheCustomers(t *testing.T) {
-	_, ts := newTestServer(t)
+	srv, ts := newTestServer(t)
 	do(t, "PUT", ts.URL+"/v1/products", "Bearer "+testAdmin, testCatalog)
 	now := time.Now().UTC()
 	at := func(s int) string { return now.Add(time.Duration(s) * time.Second).Format(time.RFC3339) }
@@ -46,9 +50,10 @@ func TestSignedInDeviceStaysTheCustomers(t *testing.T) {
 		return m["personalized"] == true && fmt.Sprint(ids(m, "results")) == fmt.Sprint(ids(c, "results")) &&
 			scoreOf(m, "p3") == scoreOf(c, "p3")
 	})
-	if _, m := do(t, "GET", ts.URL+"/v1/size?anonymous_id=dev-1&product_id=p1", "", ""); m["basis"] != "purchases" {
-		t.Errorf("size on the signed-in device, signed out: %v", m)
-	}
+	waitFor("the device's size answer is from the customer's purchases", func() bool {
+		_, m := do(t, "GET", ts.URL+"/v1/size?anonymous_id=dev-1&product_id=p1", "", "")
+		return m["basis"] == "purchases"
+	})
 
 	// signed out, the device's clicks on p2 reach the customer's profile
 	var clicks []string
@@ -68,6 +73,23 @@ func TestSignedInDeviceStaysTheCustomers(t *testing.T) {
 	}
 	if m := search("anonymous_id=dev-1"); m["personalized"] == true {
 		t.Errorf("the device of an erased customer is still personalized: %v", m)
+	}
+	// the device's anonymous events go from the lake with the customer's
+	var erasures []lake.Erasure
+	_ = srv.pipe.lakeStore.List(t.Context(), lake.ErasuresDir+"/", func(oi lake.ObjectInfo) error {
+		o, err := srv.pipe.lakeStore.Open(t.Context(), oi.Key)
+		if err != nil {
+			return err
+		}
+		defer o.Close()
+		var e lake.Erasure
+		if json.NewDecoder(io.NewSectionReader(o, 0, o.Size())).Decode(&e) == nil {
+			erasures = append(erasures, e)
+		}
+		return nil
+	})
+	if !slices.ContainsFunc(erasures, func(e lake.Erasure) bool { return e.UserID == "cust-1" && e.AnonymousID == "dev-1" }) {
+		t.Errorf("erasure requests %+v do not name the customer's device", erasures)
 	}
 	if _, m := do(t, "GET", ts.URL+"/v1/size?anonymous_id=dev-1&product_id=p1", "", ""); m["basis"] == "purchases" || m["basis"] == "survey" {
 		t.Errorf("the device of an erased customer still gets a personal size: %v", m)

@@ -134,7 +134,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if arm == experiment.Personalized {
 		reason := personReason
 		if reason == "" {
-			prof, reason = s.profileFor(ctx, person, anonymousID)
+			prof, reason = s.profileOfPerson(ctx, person, anonymousID)
 		}
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()
@@ -574,7 +574,7 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request) {
 	person, reason := s.personOf(ctx, in.customerID, in.anonymousID)
 	if s.armOf(person, in.anonymousID) == experiment.Personalized {
 		if reason == "" {
-			prof, reason = s.profileFor(ctx, person, in.anonymousID)
+			prof, reason = s.profileOfPerson(ctx, person, in.anonymousID)
 		}
 		if reason != "" {
 			s.metrics.fallbacks.WithLabelValues(reason).Inc()

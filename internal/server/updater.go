@@ -190,6 +190,9 @@ func (s *Server) isErased(ctx context.Context, key []byte) bool {
 
 // mergeAnonymous folds an anonymous visitor's session profile into the customer's on identify.
 func (s *Server) mergeAnonymous(ctx context.Context, anonymousID, userID string) error {
+	if s.isErased(ctx, customerKey(userID)) {
+		return nil // an erased customer's profile is not written again
+	}
 	b, err := s.profiles.Get(ctx, anonymousKey(anonymousID))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

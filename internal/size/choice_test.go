@@ -84,6 +84,14 @@ func TestReturnReplacesKeptPurchase(t *testing.T) {
 	if s.Mean <= kept.Sizes[0].Mean+0.2 {
 		t.Errorf("returned too small: true size %.2f, not above the kept estimate %.2f", s.Mean, kept.Sizes[0].Mean)
 	}
+	// a return marked as replacing a purchase the profile never counted is a plain return
+	orphan, err := m.Update(nil, ret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := orphan.Sizes[0]; o.N != 1 || math.Abs(float64(o.Mean-d.Mean)) > 0.1 {
+		t.Errorf("a return whose order was never folded in: %.2f (N %d); a plain return: %.2f", o.Mean, o.N, d.Mean)
+	}
 	// without the mark the two outcomes pull against each other
 	ret.AlreadyKept = false
 	both, _ := m.Update(&kept, ret)

@@ -24,8 +24,9 @@
 // from bimodal kept sizes and get one true size per wearer.
 //
 // Recommending is conservative: the customer's usual size unless the item's own size
-// returns say it runs small or large, a size in stock unless only sizes much less likely
-// to fit are, and never one wearer's size for a product cut for the other sex.
+// returns say it runs small or large and another size is clearly likelier to fit, a
+// size in stock unless only sizes much less likely to fit are, and never one wearer's
+// size for a product cut for the other sex.
 //
 // Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a

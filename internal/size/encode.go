@@ -349,7 +349,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	m.brandSD = d.float64()
 	if version >= 2 { // version 1, before ChoiceSD: labels did not pull
 		m.choiceSD = d.float64()
-		if d.Err() == nil && !(m.choiceSD >= 0 && m.choiceSD < 100) {
+		if d.Err() == nil && !(m.choiceSD >= 0 && m.choiceSD < maxChoiceSD) {
 			d.Fail(fmt.Errorf("choice SD %v out of range", m.choiceSD))
 		}
 	}

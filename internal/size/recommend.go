@@ -248,10 +248,11 @@ func (m *Model) popFor(sys System, g uint8, prod *ItemFit, p *catalog.Product) P
 
 const widthMismatchPenalty = 0.3
 
-// inStockShare is how likely to fit, relative to the best size, a size in stock must
-// be to be recommended instead of the best one when that is out of stock: a shopper
-// who takes our word for a size that will not fit comes back with it.
-const inStockShare = 0.75
+// inStockGap is how much less likely to fit (in P(fit), less width penalties) than
+// the best size a size in stock may be and still be recommended instead of the best
+// one when that is out of stock: a shopper who takes our word for a size that will not
+// fit comes back with it.
+const inStockGap = 0.2
 
 // anchorMargin is how much likelier to fit (in P(fit), less width penalties) a size
 // must be than the one the customer usually takes before we suggest they change: the
@@ -287,11 +288,11 @@ func (c *sizeChoice) add(k int, score, pos, usual float64, inStock bool) {
 }
 
 // pick is the size to recommend: the best in stock if it is nearly as good as the best
-// of all (inStockShare), else the best of all; and the customer's usual size instead,
+// of all (inStockGap), else the best of all; and the customer's usual size instead,
 // when in stock and not clearly worse (anchorMargin).
 func (c *sizeChoice) pick() int {
 	k, score := c.best, c.bestScore
-	if c.bestIn >= 0 && c.bestInScore >= inStockShare*c.bestScore {
+	if c.bestIn >= 0 && c.bestInScore >= c.bestScore-inStockGap {
 		k, score = c.bestIn, c.bestInScore
 	}
 	if c.usual >= 0 && c.usualDist <= 0.25 && c.usualScore >= score-anchorMargin {

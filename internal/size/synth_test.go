@@ -509,7 +509,7 @@ func TestColdStartAndNotes(t *testing.T) {
 		}
 	}
 	second := m.Recommend(cust, &sp)
-	// the best size in stock is recommended if nearly as likely to fit (inStockShare),
+	// the best size in stock is recommended if nearly as likely to fit (inStockGap),
 	// else the best one, out of stock, with a note that says so
 	bestFit, bestIn := 0.0, -1
 	for i, z := range second.Sizes {
@@ -519,7 +519,7 @@ func TestColdStartAndNotes(t *testing.T) {
 		}
 	}
 	switch {
-	case second.Sizes[bestIn].PFit >= inStockShare*bestFit:
+	case second.Sizes[bestIn].PFit >= bestFit-inStockGap:
 		if second.RecommendedSize != second.Sizes[bestIn].Size {
 			t.Errorf("out of stock %s: recommended %s, not %s in stock (P(fit) %.2f of the best's %.2f): %q",
 				first.RecommendedSize, second.RecommendedSize, second.Sizes[bestIn].Size, second.Sizes[bestIn].PFit, bestFit, second.FitNote)

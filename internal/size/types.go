@@ -197,6 +197,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// maxChoiceSD bounds Options.ChoiceSD (in steps), as the model's decoder does.
+const maxChoiceSD = 100
+
 func (o Options) validate() error {
 	for _, f := range []struct {
 		name string
@@ -205,6 +208,9 @@ func (o Options) validate() error {
 		if f.v != f.v || f.v > 1e6 {
 			return fmt.Errorf("size options: %s is %v; want a positive number", f.name, f.v)
 		}
+	}
+	if o.ChoiceSD >= maxChoiceSD {
+		return fmt.Errorf("size options: ChoiceSD is %v; want less than %v steps", o.ChoiceSD, float64(maxChoiceSD))
 	}
 	if o.Sweeps > 1000 {
 		return fmt.Errorf("size options: Sweeps is %d; want at most 1000", o.Sweeps)

@@ -93,7 +93,11 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	mu := float64(ts.Mean)
 	v := float64(ts.SD)*float64(ts.SD) + (driftSteps*step)*(driftSteps*step)
 	ev := evidence{lk: m.links[sys], shift: off - val.Pos, y: o.Outcome, label: val.Pos}
-	swap := o.AlreadyKept && o.Outcome != OutcomeKept
+	// Swap only what the profile can hold: a purchase folded in (N > 0) into an estimate
+	// already narrow (SD within a step). Undoing a kept outcome that was never counted —
+	// an order the profile never saw, or a profile rebuilt by a training run that ended
+	// before it — would tilt a wide prior far off; then the return counts as a purchase.
+	swap := o.AlreadyKept && o.Outcome != OutcomeKept && ts.N > 0 && v <= step*step
 	if swap {
 		ev.undo = OutcomeKept // the order put a kept purchase (and its label's pull) in
 	} else if m.choiceSD > 0 {
