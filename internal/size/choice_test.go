@@ -78,6 +78,9 @@ func TestReturnReplacesKeptPurchase(t *testing.T) {
 	if s.N != 1 {
 		t.Errorf("a return of a kept purchase counts %d purchases, want 1", s.N)
 	}
+	if !kept.Sizes[0].HasUsual || s.HasUsual {
+		t.Errorf("usual size before the return %v, after %v: the size that came back is no one's usual", kept.Sizes[0].HasUsual, s.HasUsual)
+	}
 	if math.Abs(float64(s.Mean-d.Mean)) > 0.1 || math.Abs(float64(s.SD-d.SD)) > 0.1 {
 		t.Errorf("kept then returned too small: %.2f±%.2f; the return alone: %.2f±%.2f", s.Mean, s.SD, d.Mean, d.SD)
 	}

@@ -111,6 +111,9 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	if ts.N < math.MaxUint16 && !swap {
 		ts.N++
 	}
+	if swap && ts.HasUsual && math.Abs(float64(ts.Usual)-val.Pos) < 1e-3 {
+		ts.HasUsual = false // the usual size was the one that came back
+	}
 	if d := dayOf(o.Time); d > ts.LastDay {
 		ts.LastDay = d
 	}
