@@ -96,10 +96,7 @@ func TestComputeMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arm := map[string]ArmMetrics{}
-	for _, a := range rep.Arms {
-		arm[a.Arm] = a
-	}
+	arm := armsByName(rep)
 	c, p := arm[Control], arm[Personalized]
 	if c.Customers != 100 || p.Customers != 100 {
 		t.Fatalf("customers per arm: %d / %d", c.Customers, p.Customers)
@@ -121,4 +118,13 @@ func TestComputeMetrics(t *testing.T) {
 			t.Errorf("CTR change %+v should be positive with a CI above zero", ch)
 		}
 	}
+}
+
+// armsByName indexes a report's per-arm metrics by arm.
+func armsByName(rep *Report) map[string]ArmMetrics {
+	arm := map[string]ArmMetrics{}
+	for _, a := range rep.Arms {
+		arm[a.Arm] = a
+	}
+	return arm
 }

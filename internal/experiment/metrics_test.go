@@ -267,10 +267,7 @@ func TestOrdersAndReturnsFollowTheList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arm := map[string]ArmMetrics{}
-	for _, a := range rep.Arms {
-		arm[a.Arm] = a
-	}
+	arm := armsByName(rep)
 	c, p := arm[Control], arm[Personalized]
 	if c.Customers != 1 || c.AnonymousDevices != 1 || p.Customers != 1 || p.AnonymousDevices != 0 {
 		t.Fatalf("customers control %d (anonymous %d), personalized %d (anonymous %d): want 1 (1) and 1 (0)", c.Customers, c.AnonymousDevices, p.Customers, p.AnonymousDevices)
