@@ -182,3 +182,66 @@ func TestVerdictNeedsReturns(t *testing.T) {
 		}
 	}
 }
+
+// Purchases whose return window is still open are "not returned yet", not kept: a
+// brand running small, half of whose purchases are too recent for their returns to
+// have arrived, is learned as running small, and about as strongly as from its settled
+// purchases alone; counted as kept, the recent ones hide it.
+func TestUnsettledPurchasesAreNotKept(t *testing.T) {
+	fit := func(recent float64, withRecent bool) *Model {
+		t.Helper()
+		tr := NewTrainer(Options{})
+		add := func(o Observation) {
+			if err := tr.AddObservation(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for c := 0; c < 80; c++ {
+			id := fmt.Sprint("c", c)
+			label := LabelIn(SystemUSShoe, ScaleStandard, 8+float64(c%7)*0.5)
+			for k := 0; k < 3; k++ { // the customer's size, settled in a true-to-size brand
+				add(Observation{CustomerID: id, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept})
+			}
+			o := Observation{CustomerID: id, ProductID: fmt.Sprint("tight", c%5), Brand: "tight", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept}
+			switch {
+			case c%2 == 1: // bought days ago: no return has had time to come
+				if !withRecent {
+					continue
+				}
+				o.Unsettled = recent
+			case c%10 < 6: // settled: 60% came back too small
+				o.Outcome = OutcomeTooSmall
+			}
+			add(o)
+		}
+		m, err := tr.Fit(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	settledOnly, _ := fit(0, false).BrandOffset("tight", SystemUSShoe)
+	asKept, _ := fit(0, true).BrandOffset("tight", SystemUSShoe)
+	m := fit(0.9, true)
+	unsettled, _ := m.BrandOffset("tight", SystemUSShoe)
+	t.Logf("offset of a brand running small: settled purchases only %+.3f, recent ones as kept %+.3f, as not returned yet %+.3f", settledOnly, asKept, unsettled)
+	if settledOnly <= 0.15 {
+		t.Fatalf("settled purchases alone give offset %+.3f: the test's brand does not run small", settledOnly)
+	}
+	if unsettled <= asKept+0.05 || math.Abs(unsettled-settledOnly) > 0.6*math.Abs(asKept-settledOnly) {
+		t.Errorf("recent purchases not returned yet: offset %+.3f; as kept %+.3f, settled only %+.3f", unsettled, asKept, settledOnly)
+	}
+	if f := m.BrandFitIn("tight", SystemUSShoe); f.Kept != 16 {
+		t.Errorf("brand evidence counts %d kept, want the 16 settled ones (%+v)", f.Kept, f)
+	}
+	tr := NewTrainer(Options{})
+	for _, o := range []Observation{
+		{CustomerID: "x", ProductID: "p", System: "us_shoe", Size: "9", Outcome: OutcomeKept, Unsettled: 1.5},
+		{CustomerID: "x", ProductID: "p", System: "us_shoe", Size: "9", Outcome: OutcomeTooSmall, Unsettled: 0.5},
+		{CustomerID: "x", ProductID: "p", System: "us_shoe", Size: "9", Outcome: OutcomeKept, Unsettled: math.NaN()},
+	} {
+		if err := tr.AddObservation(o); err == nil {
+			t.Errorf("observation %+v accepted", o)
+		}
+	}
+}

@@ -21,7 +21,11 @@
 // spread of those priors) is learned from the data by EM. A purchase also says which
 // label its buyer picked — most shoppers know their size — so each label pulls its
 // buyer's true size (Options.ChoiceSD). Accounts that buy for two people are detected
-// from bimodal kept sizes and get one true size per wearer.
+// from bimodal kept sizes and get one true size per wearer. A purchase whose return
+// window is still open is "not returned yet" rather than kept (Observation.Unsettled):
+// its likelihood is P(fit) plus the share of its size returns still to come times
+// P(misfit), so the newest purchases, whose returns are mostly missing, neither hide a
+// brand's sizing nor pin their buyer's true size.
 //
 // Recommending is conservative: the customer's usual size unless the item's own size
 // returns say it runs small or large and another size is clearly likelier to fit, a

@@ -200,7 +200,11 @@ func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []strin
 			}
 			switch o.y {
 			case OutcomeKept:
-				it.Kept++
+				// evidence is purchases with a known outcome: one whose return window is
+				// mostly still open is not kept yet
+				if o.open < 0.5 {
+					it.Kept++
+				}
 			case OutcomeTooSmall:
 				it.TooSmall++
 			case OutcomeTooLarge:

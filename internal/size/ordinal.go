@@ -146,6 +146,61 @@ func (l link) nll(d float64, y Outcome) float64 {
 	return 0
 }
 
+// A purchase whose return window is still open is "not returned yet", not kept: with
+// w the share of its size returns still to come (Observation.Unsettled), its
+// likelihood is P(fit) + w·(P(small) + P(large)) = w + (1−w)·P(fit). At w = 0 it is a
+// kept purchase; at w = 1 it says nothing of fit. Counting such purchases as kept
+// biases every offset toward zero (their returns are missing) and every true size
+// toward the labels bought, most of all in a short history.
+
+// unsettledParts are P(fit) and its first two derivatives in u = κd, computed at |u|
+// like a kept purchase (see grad), with the sign of the first restored.
+func (l link) unsettledParts(d float64) (pf, dpf, d2pf, sign float64) {
+	u := l.Kappa * d
+	a := math.Abs(u)
+	f1 := sigmoid(-l.Tau - a)
+	f2 := sigmoid(l.Tau - a)
+	d1, d2 := f1*(1-f1), f2*(1-f2)
+	pf = math.Max(f2-f1, 1e-300)
+	dpf = d1 - d2
+	d2pf = d2*(1-2*f2) - d1*(1-2*f1)
+	sign = 1
+	if u < 0 {
+		sign = -1
+	}
+	return pf, dpf, d2pf, sign
+}
+
+// gradUnsettled is grad for a purchase not returned yet, with share w of its size
+// returns still to come (0 < w ≤ 1). The curvature is floored at zero (the mixture is
+// not convex everywhere), which keeps the fit's Newton steps descending.
+func (l link) gradUnsettled(d, w float64) (nll, g, h float64) {
+	pf, dpf, d2pf, sign := l.unsettledParts(d)
+	lik := w + (1-w)*pf
+	nll = -math.Log(lik)
+	gu := -(1 - w) * dpf / lik
+	hu := -(1-w)*d2pf/lik + gu*gu
+	if hu < 1e-9 {
+		hu = 1e-9
+	}
+	return nll, l.Kappa * sign * gu, l.Kappa * l.Kappa * hu
+}
+
+// nllUnsettled is nll for a purchase not returned yet (see gradUnsettled).
+func (l link) nllUnsettled(d, w float64) float64 {
+	pf, _, _, _ := l.unsettledParts(d)
+	return -math.Log(w + (1-w)*pf)
+}
+
+// paramGradUnsettled is paramGrad for a purchase not returned yet: a kept purchase's
+// gradient scaled by the weight P(fit) carries in its likelihood.
+func (l link) paramGradUnsettled(d, w float64) (ga, gb float64) {
+	pf, _, _, _ := l.unsettledParts(d)
+	ga, gb = l.paramGrad(d, OutcomeKept)
+	r := (1 - w) * pf / (w + (1-w)*pf)
+	return r * ga, r * gb
+}
+
 // nllTable tabulates a link's negative log-likelihood on a grid of differences, for
 // the quadrature in the fit (linear interpolation; exact outside the grid).
 type nllTable struct {

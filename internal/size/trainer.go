@@ -40,6 +40,9 @@ func (t *Trainer) AddObservation(o Observation) error {
 	if o.Outcome > OutcomeTooLarge {
 		return fmt.Errorf("size observation of customer %q: unknown outcome %d", o.CustomerID, o.Outcome)
 	}
+	if !(o.Unsettled >= 0 && o.Unsettled <= 1) || (o.Unsettled > 0 && o.Outcome != OutcomeKept) {
+		return fmt.Errorf("size observation of customer %q, product %q: unsettled share %v must be in [0, 1], and 0 for a return", o.CustomerID, o.ProductID, o.Unsettled)
+	}
 	sys, err := ParseSystem(o.System)
 	if err != nil {
 		return fmt.Errorf("size observation of customer %q, product %q: %w", o.CustomerID, o.ProductID, err)
@@ -124,6 +127,7 @@ type tobs struct {
 	L       float64
 	width   int8
 	y       Outcome
+	open    float32 // Observation.Unsettled of a purchase not returned yet
 	gender  uint8
 	real    bool // a purchase, not a survey's usual size
 	day     uint32
@@ -182,6 +186,15 @@ func (f *fitState) diff(o *tobs) float64 {
 	return f.slots[o.slot].theta + f.offset(o) - o.L
 }
 
+// grad is the link's grad for observation o at difference d (an unsettled purchase is
+// "not returned yet", see gradUnsettled).
+func grad(lk link, o *tobs, d float64) (nll, g, h float64) {
+	if o.open > 0 {
+		return lk.gradUnsettled(d, float64(o.open))
+	}
+	return lk.grad(d, o.y)
+}
+
 // choicePrec is the precision of the Gaussian term that ties a true size to the
 // labels its wearer picked (Options.ChoiceSD), 0 for the single-latent baseline.
 func (f *fitState) choicePrec(sys System) float64 {
@@ -203,7 +216,7 @@ func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []i
 		for _, i := range idx {
 			o := &f.obs[i]
 			lk := f.links[f.slots[o.slot].sys]
-			_, gi, hi := lk.grad(f.diff(o), o.y)
+			_, gi, hi := grad(lk, o, f.diff(o))
 			g += gi + choice*(*x-o.L)
 			h += hi + choice
 		}
@@ -243,7 +256,13 @@ func (f *fitState) posteriorMean(sl *slot, idx []int32) {
 		shift := x - mode
 		for _, i := range idx {
 			o := &f.obs[i]
-			v -= tab.at(f.diff(o)+shift, o.y) + choice*(x-o.L)*(x-o.L)/2
+			var nll float64
+			if o.open > 0 {
+				nll = tab.lk.nllUnsettled(f.diff(o)+shift, float64(o.open))
+			} else {
+				nll = tab.at(f.diff(o)+shift, o.y)
+			}
+			v -= nll + choice*(x-o.L)*(x-o.L)/2
 		}
 		lp[k] = v
 		best = math.Max(best, v)
@@ -307,7 +326,12 @@ func (f *fitState) updateLinks() {
 			var g float64
 			for _, i := range idx {
 				o := &f.obs[i]
-				a, b := lk.paramGrad(f.diff(o), o.y)
+				var a, b float64
+				if o.open > 0 {
+					a, b = lk.paramGradUnsettled(f.diff(o), float64(o.open))
+				} else {
+					a, b = lk.paramGrad(f.diff(o), o.y)
+				}
 				g += a + b
 			}
 			n := float64(len(idx))
@@ -462,7 +486,7 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			prodGender[o.ProductID] = g
 			prodCat[o.ProductID] = o.Category
 		}
-		f.obs = append(f.obs, tobs{slot: s, brand: b, prod: p, L: v.Pos, width: v.Width, y: o.Outcome,
+		f.obs = append(f.obs, tobs{slot: s, brand: b, prod: p, L: v.Pos, width: v.Width, y: o.Outcome, open: float32(o.Unsettled),
 			gender: g, real: true, day: dayOf(o.Time), catIdx: category(o.Category), custIdx: c})
 	}
 	// surveys: usual sizes are kept pseudo-purchases in their brand; shoe size and body

@@ -62,6 +62,13 @@ type Observation struct {
 	// the kept outcome for the return instead of counting a second purchase. Training
 	// (Trainer) sees each purchase once, with its final outcome, and ignores it.
 	AlreadyKept bool
+	// Unsettled is, for a purchase not returned (OutcomeKept) whose return window is
+	// still open, the share of its size returns that would still be to come: 0 for a
+	// settled purchase, near 1 for one bought just now (see the train package's use of
+	// the store's return delays). Training weighs such a purchase as "not returned
+	// yet" rather than kept; Model.Update, which folds purchases in as they happen and
+	// swaps in a later return (AlreadyKept), ignores it.
+	Unsettled float64
 	// Scale is the scale of the product's labels (ProductScale); ScaleAuto decides
 	// from Gender (women's shoes) and the label (numeric labels below 24 are dress
 	// sizes), which cannot tell a dress size 24 from a 24-inch waist.

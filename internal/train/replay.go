@@ -342,7 +342,7 @@ func (r *replay) returned(row *lake.Row, subject string) {
 		}
 	}
 	if sizeReturn {
-		r.sizes.returned(subject, row.OrderID, row.ProductID, row.Reason)
+		r.sizes.returned(subject, row.OrderID, row.ProductID, row.Reason, row.Timestamp)
 	}
 }
 

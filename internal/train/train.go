@@ -300,6 +300,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	t3 := time.Now()
 	// One implausible survey or observation (a shoe size the size model does not
 	// take, say) must not fail training: what the size trainer refuses is left out.
+	r.sizes.settle(last, o.SizeReturnWindow)
 	probe := size.NewTrainer(size.Options{})
 	var surveys []size.Survey
 	var obs []size.Observation
