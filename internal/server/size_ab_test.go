@@ -36,6 +36,8 @@ import (
 //
 // BESPOKE_SIZE_AB_SEED picks the world's seed (default 1, the demo's),
 // BESPOKE_SIZE_AB_CUSTOMERS its size (default 4,000 customers, as the quick demo).
+// BESPOKE_SIZE_AB_DIFF=1 adds diagnostics: learned brand and product offsets against
+// the world's, the size errors where recommendation and shopper differ, and examples.
 func TestSizeReturnsAB(t *testing.T) {
 	if os.Getenv("BESPOKE_SIZE_AB") == "" {
 		t.Skip("a measurement: set BESPOKE_SIZE_AB=1")
@@ -244,18 +246,34 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		ID      string
 		Wearers []wearer
 	}
+	truthOffset := map[string]float64{}
 	dec := json.NewDecoder(&tb)
 	for dec.More() {
 		var c struct {
-			Kind        string   `json:"kind"`
-			CustomerID  string   `json:"customer_id"`
-			Anonymous   bool     `json:"never_logs_in"`
-			Wearers     []wearer `json:"wearers"`
-			ProductID   string   `json:"product_id"`
-			TotalOffset float64  `json:"total_offset"`
+			Kind        string          `json:"kind"`
+			CustomerID  string          `json:"customer_id"`
+			Anonymous   bool            `json:"never_logs_in"`
+			Wearers     []wearer        `json:"wearers"`
+			ProductID   string          `json:"product_id"`
+			TotalOffset float64         `json:"total_offset"`
+			Brand       string          `json:"brand"`
+			Offset      json.RawMessage `json:"offset"`
 		}
 		if err := dec.Decode(&c); err != nil {
 			t.Fatal(err)
+		}
+		if c.Kind == "product" {
+			truthOffset[c.ProductID] = c.TotalOffset
+		}
+		if c.Kind == "brand" && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+			var off map[string]float64
+			_ = json.Unmarshal(c.Offset, &off)
+			for _, sys := range []string{"us_shoe", "alpha", "numeric"} {
+				sy, _ := size.ParseSystem(sys)
+				mo, ok := srv.sizeModel.Load().BrandOffset(c.Brand, sy)
+				f := srv.sizeModel.Load().BrandFitIn(c.Brand, sy)
+				t.Logf("brand %-14s %-8s truth %+.1f model %+.2f (%v) %s evidence %d", c.Brand, sys, -off[sys], mo, ok, f.Fit, f.Evidence)
+			}
 		}
 		if c.Kind == "customer" && !c.Anonymous {
 			custs = append(custs, struct {
@@ -279,11 +297,15 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		}
 		return p
 	}
-	type tally struct{ n, own, rec, ownExact, recExact float64 }
+	type tally struct {
+		n, own, rec, ownExact, recExact float64
+		diff                            map[string]int
+	}
 	by := map[string]*tally{}
 	m := srv.sizeModel.Load()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rec size.Recommendation
+	examples := 0
 	for _, c := range custs {
 		var prof size.Profile
 		found, _ := srv.sizeProfile(ctx, c.ID, &prof)
@@ -318,6 +340,11 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				keys := []string{key, rec.Basis, "all"}
 				if own != rec.RecommendedSize {
 					keys = append(keys, rec.Basis+" where they differ")
+					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && examples < 40 {
+						examples++
+						t.Logf("example %s w%d %s %s %s brand %s truth off %+.1f model fit %+v; own %s rec %s (err %+.1f); profile %+v; sizes %+v",
+							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, truthOffset[p.ProductID], m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, prof.Sizes, rec.Sizes)
+					}
 				}
 				for _, k := range keys {
 					x := by[k]
@@ -334,8 +361,38 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if er == 0 {
 						x.recExact++
 					}
+					if own != rec.RecommendedSize {
+						if x.diff == nil {
+							x.diff = map[string]int{}
+						}
+						x.diff[fmt.Sprintf("own%+.1f/rec%+.1f", eo, er)]++
+					}
 				}
 			}
+		}
+	}
+	if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+		// learned offsets against the truth: -truth (sim: negative runs small) vs the model's (positive runs small)
+		conf := map[string]map[string]int{}
+		for i := range prods {
+			p := &prods[i]
+			if p.SizeSystem == "" {
+				continue
+			}
+			f := m.ProductFit(p.ProductID)
+			k := fmt.Sprintf("%s truth %+.1f", p.SizeSystem, -truthOffset[p.ProductID])
+			if conf[k] == nil {
+				conf[k] = map[string]int{}
+			}
+			conf[k][fmt.Sprintf("%s(%+.1f)", f.Fit, math.Round(f.Offset*2)/2)]++
+		}
+		ks := make([]string, 0, len(conf))
+		for k := range conf {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			t.Logf("offsets %-22s model: %v", k, conf[k])
 		}
 	}
 	keys := make([]string, 0, len(by))
@@ -347,6 +404,9 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		x := by[k]
 		t.Logf("counterfactual %-22s n=%5.0f  exact fit: own %.3f recommended %.3f;  P(size return): own %.4f recommended %.4f (%+.1f%%)",
 			k, x.n, x.ownExact/x.n, x.recExact/x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
+		if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && len(x.diff) > 0 {
+			t.Logf("    where they differ (size error own/recommended): %v", x.diff)
+		}
 	}
 }
 
