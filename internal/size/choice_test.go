@@ -81,7 +81,9 @@ func TestReturnReplacesKeptPurchase(t *testing.T) {
 	if !kept.Sizes[0].HasUsual || s.HasUsual {
 		t.Errorf("usual size before the return %v, after %v: the size that came back is no one's usual", kept.Sizes[0].HasUsual, s.HasUsual)
 	}
-	if math.Abs(float64(s.Mean-d.Mean)) > 0.1 || math.Abs(float64(s.SD-d.SD)) > 0.1 {
+	// (the kept update's posterior is summarised as a Gaussian before the swap, so the
+	// two agree to within a fraction of a half size, not exactly)
+	if math.Abs(float64(s.Mean-d.Mean)) > 0.15 || math.Abs(float64(s.SD-d.SD)) > 0.1 {
 		t.Errorf("kept then returned too small: %.2f±%.2f; the return alone: %.2f±%.2f", s.Mean, s.SD, d.Mean, d.SD)
 	}
 	if s.Mean <= kept.Sizes[0].Mean+0.2 {
@@ -141,27 +143,45 @@ func TestBrandSpreadIsLearned(t *testing.T) {
 	}
 }
 
-// A size model encoded before ChoiceSD (version 1) still loads, with labels not pulling.
-func TestModelEncodingVersion1(t *testing.T) {
+// Size models encoded before ChoiceSD (version 1) or before the aware share (version 2)
+// still load: labels not pulling, or every pick read as the buyer's usual label.
+func TestModelEncodingOlderVersions(t *testing.T) {
 	_, m := small(t)
+	if m.aware <= 0 {
+		t.Fatalf("the model learned no aware share (%v)", m.aware)
+	}
 	b, err := m.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// version 1: no choice SD (8 bytes) after the brand SD (8 bytes after the flag byte)
+	// after the flag byte: brand SD, choice SD (from version 2), aware share (from 3)
 	at := len(modelMagic) + 1 + 1 + 8
-	v1 := append(append([]byte(nil), b[:at]...), b[at+8:]...)
-	v1[len(modelMagic)] = 1
-	m1, err := UnmarshalModel(v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m1.choiceSD != 0 || m1.brandSD != m.brandSD {
-		t.Errorf("version 1 model: choice %v brand %v (want 0 and %v)", m1.choiceSD, m1.brandSD, m.brandSD)
-	}
-	b2, _ := m1.MarshalBinary()
-	if b2[len(modelMagic)] != modelVersion || bytes.Equal(b2, b) {
-		t.Error("a version 1 model re-encodes as the current version with its own choice SD")
+	for _, c := range []struct {
+		version     byte
+		cut         int // bytes the older encoding lacks at at
+		keepsChoice bool
+	}{{1, 16, false}, {2, 8, true}} {
+		from := at
+		if c.keepsChoice {
+			from += 8
+		}
+		old := append(append([]byte(nil), b[:from]...), b[from+c.cut:]...)
+		old[len(modelMagic)] = c.version
+		mo, err := UnmarshalModel(old)
+		if err != nil {
+			t.Fatalf("version %d: %v", c.version, err)
+		}
+		wantChoice := 0.0
+		if c.keepsChoice {
+			wantChoice = m.choiceSD
+		}
+		if mo.choiceSD != wantChoice || mo.aware != 0 || mo.brandSD != m.brandSD {
+			t.Errorf("version %d model: choice %v aware %v brand %v (want %v, 0, %v)", c.version, mo.choiceSD, mo.aware, mo.brandSD, wantChoice, m.brandSD)
+		}
+		b2, _ := mo.MarshalBinary()
+		if b2[len(modelMagic)] != modelVersion || bytes.Equal(b2, b) {
+			t.Errorf("a version %d model re-encodes as the current version with its own parameters", c.version)
+		}
 	}
 }
 

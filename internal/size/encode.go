@@ -12,7 +12,7 @@ import (
 const (
 	profileVersion = 1
 	modelMagic     = "BSZM"
-	modelVersion   = 2 // 2: ChoiceSD after BrandSD; 1 is still read
+	modelVersion   = 3 // 3: the aware share after ChoiceSD; 2: ChoiceSD after BrandSD; 1 and 2 are still read
 	maxProfileRows = 16
 	noUsual        = math.MinInt16
 )
@@ -206,6 +206,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	}
 	b = appendF64(b, m.brandSD)
 	b = appendF64(b, m.choiceSD)
+	b = appendF64(b, m.aware)
 	for s := System(1); s < numSystems; s++ {
 		b = appendF64(b, m.links[s].Kappa)
 		b = appendF64(b, m.links[s].Tau)
@@ -340,7 +341,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		return nil, errors.New("not a size model: bad magic")
 	}
 	version := b[len(modelMagic)]
-	if version != modelVersion && version != 1 {
+	if version != modelVersion && version != 1 && version != 2 {
 		return nil, fmt.Errorf("size model has encoding version %d; want %d", version, modelVersion)
 	}
 	d := decoder{binenc.NewReader(b[len(modelMagic)+1:])}
@@ -351,6 +352,12 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		m.choiceSD = d.float64()
 		if d.Err() == nil && !(m.choiceSD >= 0 && m.choiceSD < maxChoiceSD) {
 			d.Fail(fmt.Errorf("choice SD %v out of range", m.choiceSD))
+		}
+	}
+	if version >= 3 { // before, every pick was read as the buyer's usual label
+		m.aware = d.float64()
+		if d.Err() == nil && !(m.aware >= 0 && m.aware < 1) {
+			d.Fail(fmt.Errorf("aware share %v out of range", m.aware))
 		}
 	}
 	for s := System(1); s < numSystems; s++ {

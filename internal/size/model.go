@@ -105,6 +105,9 @@ type TrainStats struct {
 	// used, in steps of the size system (learned unless Options set them).
 	BrandSD   float64 `json:"brand_sd_steps"`
 	ProductSD float64 `json:"product_sd_steps"`
+	// AwareShare is the learned share of buyers who pick the label that fits an item
+	// rather than their usual one (they know how it is cut).
+	AwareShare float64 `json:"aware_share"`
 }
 
 // Model is a fitted size model. It is immutable and safe for concurrent use.
@@ -113,6 +116,7 @@ type Model struct {
 	single   bool
 	brandSD  float64
 	choiceSD float64             // Options.ChoiceSD of the fit; 0: labels do not pull (the baseline, old encodings)
+	aware    float64             // TrainStats.AwareShare; 0: every pick is the buyer's usual label (old encodings)
 	brands   map[string]*ItemFit // key: brandMapKey
 	products map[string]*ItemFit
 	pop      popTable
@@ -143,8 +147,8 @@ func (m *Model) Profiles(fn func(customerID string, p *Profile) error) error {
 
 func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []string, prodGender map[string]uint8, prodCat map[string]string, prodScale map[string]Scale, pop popTable, body *BodyModel) *Model {
 	m := &Model{links: f.links, single: f.opts.SingleLatent, brandSD: f.opts.BrandSD, pop: pop, body: body,
-		choiceSD: f.opts.ChoiceSD,
-		brands:   make(map[string]*ItemFit, len(f.brands)), products: make(map[string]*ItemFit, len(f.prods)),
+		choiceSD: f.opts.ChoiceSD, aware: f.aware,
+		brands: make(map[string]*ItemFit, len(f.brands)), products: make(map[string]*ItemFit, len(f.prods)),
 		profiles: make(map[string]*Profile, len(custIDs))}
 	if f.opts.SingleLatent {
 		m.choiceSD = 0

@@ -158,6 +158,7 @@ type entity struct {
 
 type fitState struct {
 	opts   Options
+	aware  float64 // share of buyers who pick the label that fits (choiceTerm); 0: none
 	links  [numSystems]link
 	tables [numSystems]nllTable
 	obs    []tobs
@@ -205,10 +206,45 @@ func (f *fitState) choicePrec(sys System) float64 {
 	return 1 / (sd * sd)
 }
 
-// newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior.
-// choice > 0 marks x as a true size: each observation's label also pulls it, with that
-// precision (the buyer's own pick, see Options.ChoiceSD).
-func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System, choice float64) {
+// choiceTerm is the pull of an observation's label on its wearer's true size x: most
+// shoppers pick the label they believe is theirs (x), the share aware of how the brand
+// is cut the label that fits it (x + off, off the brand's offset; a product's own
+// deviation is nobody's common knowledge) — a mixture of two Gaussians of precision
+// prec. Counting every pick as the first biases brand offsets toward zero: the aware
+// buyers' labels, which fit, look like evidence that the brand is true to size. It
+// returns the term's negative log and the aware component's responsibility.
+func choiceTerm(x, off, label, prec, aware float64) (nll, ra float64) {
+	eu := prec * (x - label) * (x - label) / 2
+	if aware <= 0 || off == 0 {
+		return eu, aware
+	}
+	ea := prec * (x + off - label) * (x + off - label) / 2
+	m := math.Min(eu, ea)
+	su := (1 - aware) * math.Exp(m-eu)
+	sa := aware * math.Exp(m-ea)
+	return m - math.Log(su+sa), sa / (su + sa)
+}
+
+// brandOffset is the offset of o's brand (0 if none).
+func (f *fitState) brandOffset(o *tobs) float64 {
+	if o.brand >= 0 {
+		return f.brands[o.brand].off
+	}
+	return 0
+}
+
+// What newton1 fits.
+const (
+	fitTrueSize = iota
+	fitBrand
+	fitProduct
+)
+
+// newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior:
+// a true size, a brand's or a product's offset (kind). choice > 0 adds the pull of each
+// observation's label (choiceTerm): on a true size, and through the aware buyers on a
+// brand's offset.
+func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System, choice float64, kind int) {
 	maxStep := 2 * sys.Step()
 	for it := 0; it < 2; it++ {
 		g := (*x - mu0) / var0
@@ -217,8 +253,21 @@ func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []i
 			o := &f.obs[i]
 			lk := f.links[f.slots[o.slot].sys]
 			_, gi, hi := grad(lk, o, f.diff(o))
-			g += gi + choice*(*x-o.L)
-			h += hi + choice
+			g += gi
+			h += hi
+			if choice == 0 || kind != fitTrueSize {
+				continue
+			}
+			b := f.brandOffset(o)
+			theta := f.slots[o.slot].theta
+			_, ra := choiceTerm(theta, b, o.L, choice, f.aware)
+			if kind == fitTrueSize {
+				g += choice * (theta - o.L + ra*b)
+				h += choice
+			} else {
+				g += choice * ra * (theta + b - o.L)
+				h += choice * ra
+			}
 		}
 		step := clamp(g/h, -maxStep, maxStep)
 		*x -= step
@@ -262,7 +311,8 @@ func (f *fitState) posteriorMean(sl *slot, idx []int32) {
 			} else {
 				nll = tab.at(f.diff(o)+shift, o.y)
 			}
-			v -= nll + choice*(x-o.L)*(x-o.L)/2
+			c, _ := choiceTerm(x, f.brandOffset(o), o.L, choice, f.aware)
+			v -= nll + c
 		}
 		lp[k] = v
 		best = math.Max(best, v)
@@ -290,7 +340,7 @@ func (f *fitState) sweep() {
 	// its items are independent and run in parallel
 	parallelFor(len(f.slots), func(s int) {
 		sl := &f.slots[s]
-		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys))
+		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys), fitTrueSize)
 		f.posteriorMean(sl, f.bySlot[s])
 	})
 	if f.opts.SingleLatent {
@@ -300,12 +350,12 @@ func (f *fitState) sweep() {
 	parallelFor(len(f.brands), func(b int) {
 		e := &f.brands[b]
 		sd := f.opts.BrandSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys, 0)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys, f.choicePrec(e.sys), fitBrand)
 	})
 	parallelFor(len(f.prods), func(p int) {
 		e := &f.prods[p]
 		sd := f.opts.ProductSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys, 0)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys, f.choicePrec(e.sys), fitProduct)
 	})
 	f.updateLinks()
 }
@@ -396,6 +446,9 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	}
 	opts := t.opts.withDefaults()
 	f := &fitState{opts: opts}
+	if !opts.SingleLatent {
+		f.aware = initialAwareShare
+	}
 	for s := System(1); s < numSystems; s++ {
 		f.links[s] = defaultLink(s)
 	}
@@ -602,8 +655,12 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	}
 	// how much brands and products really differ: the spread of the offsets learned,
 	// given their uncertainty (an EM step on each prior's variance), then refit
+	// (and how many buyers pick the label that fits rather than their usual one)
 	learnBrand, learnProduct := t.opts.BrandSD <= 0 && !opts.SingleLatent, t.opts.ProductSD <= 0 && !opts.SingleLatent
-	for it := 0; it < 3 && (learnBrand || learnProduct); it++ {
+	for it := 0; it < 3 && (learnBrand || learnProduct || f.aware > 0); it++ {
+		if f.aware > 0 {
+			f.aware = f.awareShare()
+		}
 		if learnBrand {
 			f.opts.BrandSD = priorSD(f.brands, f.byBrnd, f.opts.BrandSD)
 		}
@@ -641,8 +698,33 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, prodScale, pop, body)
 	m.stats = TrainStats{Observations: countReal(f.obs), Customers: len(custIDs), Surveys: len(t.surveys),
 		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped,
-		BrandSD: opts.BrandSD, ProductSD: opts.ProductSD}
+		BrandSD: opts.BrandSD, ProductSD: opts.ProductSD, AwareShare: f.aware}
 	return m, nil
+}
+
+// initialAwareShare is where the share of buyers who pick the label that fits, rather
+// than their usual one, starts before EM learns it (awareShare).
+const initialAwareShare = 0.25
+
+// awareShare is the EM update of the share of buyers aware of an item's sizing: the
+// mean responsibility of the aware component (choiceTerm) over purchases in brands whose
+// offset is at least a quarter step (elsewhere the two components coincide and say
+// nothing), with 20 purchases' worth of prior at initialAwareShare, kept in [0.02, 0.8].
+func (f *fitState) awareShare() float64 {
+	const prior = 20.0
+	sum, n := prior*initialAwareShare, prior
+	for i := range f.obs {
+		o := &f.obs[i]
+		sys := f.slots[o.slot].sys
+		off := f.brandOffset(o)
+		if !o.real || math.Abs(off) < 0.25*sys.Step() {
+			continue
+		}
+		_, ra := choiceTerm(f.slots[o.slot].theta, off, o.L, f.choicePrec(sys), f.aware)
+		sum += ra
+		n++
+	}
+	return clamp(sum/n, 0.02, 0.8)
 }
 
 // priorSD is the EM update of the prior standard deviation (in steps) of a kind of

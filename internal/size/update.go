@@ -102,7 +102,10 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 		ev.undo = OutcomeKept // the order put a kept purchase (and its label's pull) in
 	} else if m.choiceSD > 0 {
 		sd := m.choiceSD * step
-		ev.choice = 1 / (sd * sd)
+		ev.choice, ev.aware = 1/(sd*sd), m.aware
+		if b := m.lookupBrand(o.Brand, sys); b != nil && !m.single {
+			ev.off = float64(b.Offset)
+		}
 	}
 	mean, vpost := posterior1(mu, v, ev, implied, step)
 	lo, hi := scaleRange(sys)
@@ -134,7 +137,7 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 const updateGrid = 81
 
 // evidence is one observation's likelihood in a true size x: outcome y at difference
-// x + shift, times the pull of the chosen label (a Gaussian of precision choice; 0:
+// x + shift, times the pull of the chosen label (choiceTerm, of precision choice; 0:
 // none), divided by the likelihood of outcome undo (not OutcomeIgnored) when the
 // observation replaces an earlier one — a return swapping out the kept outcome its
 // order brought in, the deletion step of expectation propagation.
@@ -145,10 +148,16 @@ type evidence struct {
 	undo   Outcome
 	label  float64
 	choice float64
+	off    float64 // the brand's offset, where a buyer aware of it picks (choiceTerm)
+	aware  float64
 }
 
 func (e *evidence) nll(x float64) float64 {
-	v := e.lk.nll(x+e.shift, e.y) + e.choice*(x-e.label)*(x-e.label)/2
+	v := e.lk.nll(x+e.shift, e.y)
+	if e.choice > 0 {
+		c, _ := choiceTerm(x, e.off, e.label, e.choice, e.aware)
+		v += c
+	}
 	if e.undo != OutcomeIgnored {
 		v -= e.lk.nll(x+e.shift, e.undo)
 	}
