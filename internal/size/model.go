@@ -27,11 +27,13 @@ type TrueSize struct {
 
 // labelShift is what to subtract from the entry's Mean and Usual to put them on the
 // latent scale when serving a product of scale sc. Entries are on the latent scale,
-// except a US shoe size known from a survey alone that did not say the customer's
-// gender: which scale (men's or women's) the customer answered in is unknown, and it
-// is read in the scale of the shoes they look at, until a purchase settles it.
+// except a US shoe size of a wearer whose sex nothing said — a survey's shoe size
+// without a gender, unisex shoes bought (labelled in their wearer's scale, see
+// wearerScale): which scale (men's or women's) those numbers are in is unknown, and they
+// are read in the scale of the shoes the customer looks at, until a purchase of a shoe
+// cut for one sex settles it.
 func (t *TrueSize) labelShift(sc Scale) float64 {
-	if t.System == SystemUSShoe && t.Survey && t.N == 0 && t.Gender == genderUnknown && sc == ScaleWomensShoe {
+	if t.System == SystemUSShoe && t.Gender == genderUnknown && sc == ScaleWomensShoe {
 		return WomensShoeShift
 	}
 	return 0

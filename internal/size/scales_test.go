@@ -2,6 +2,7 @@ package size
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -160,5 +161,40 @@ func TestDressSizes(t *testing.T) {
 	}
 	if mean := next.Sizes[0].Mean; mean < 31 || mean > 33 {
 		t.Errorf("a kept dress 14 gives a true waist of %v, want about 32", mean)
+	}
+}
+
+// A customer known only from unisex shoes, labelled in their wearer's scale, is read in
+// the scale of the shoes they look at: a 7 in unisex shoes is a 7 in women's shoes and
+// in men's, not the women's 8.5 a men's 7 would be — online and after training.
+func TestUnisexOnlyCustomerReadInTheShoesScale(t *testing.T) {
+	tr := NewTrainer(Options{})
+	for i := 0; i < 40; i++ {
+		label := Label(SystemUSShoe, 7+float64(i%8)*0.5)
+		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("m", i), ProductID: "mp", Brand: "acme", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept})
+		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("w", i), ProductID: "wp", Brand: "acme", Gender: "women", System: "us_shoe", Size: label, Outcome: OutcomeKept})
+	}
+	for k := 0; k < 2; k++ {
+		if err := tr.AddObservation(Observation{CustomerID: "u", ProductID: fmt.Sprint("up", k), Brand: "acme", Gender: "unisex", System: "us_shoe", Size: "7", Outcome: OutcomeKept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	online, err := m.Update(nil, Observation{CustomerID: "u", ProductID: "up0", Brand: "acme", Gender: "unisex", System: "us_shoe", Size: "7", Outcome: OutcomeKept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, _ := m.Profile("u")
+	for name, prof := range map[string]*Profile{"trained": trained, "online": &online} {
+		for _, g := range []string{"women", "men"} {
+			var rec Recommendation
+			m.RecommendProfile(prof, shoeProduct("x-"+g, g, 4, 13), &rec)
+			if rec.RecommendedSize != "7" || rec.Basis != BasisPurchases {
+				t.Errorf("%s profile %+v, %s shoe: %s (%s), want 7 from purchases", name, prof.Sizes, g, rec.RecommendedSize, rec.Basis)
+			}
+		}
 	}
 }
