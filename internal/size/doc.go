@@ -30,7 +30,9 @@
 // Recommending is conservative: the customer's usual size unless the item's own size
 // returns say it runs small or large and another size is clearly likelier to fit, a
 // size in stock unless only sizes much less likely to fit are, and never one wearer's
-// size for a product cut for the other sex.
+// size for a product cut for the other sex. Children's products (gender kids, boys,
+// girls, youth…) make a wearer of their own: an account's adult and children's sizes
+// are learned apart and never recommended for each other.
 //
 // Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a

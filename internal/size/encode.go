@@ -34,7 +34,7 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, profileVersion)
 	b = binary.AppendUvarint(b, uint64(len(p.Sizes)))
 	for _, t := range p.Sizes {
-		if t.System >= numSystems || t.Wearer > 1 || t.Width < 0 || t.Width > 3 || t.Gender > 2 {
+		if t.System >= numSystems || t.Wearer > 1 || t.Width < 0 || t.Width > 3 || t.Gender > genderKids {
 			return nil, fmt.Errorf("size profile entry %+v is out of range", t)
 		}
 		flags := byte(t.System) | t.Wearer<<2 | byte(t.Width)<<4 | t.Gender<<6
@@ -84,7 +84,7 @@ func (p *Profile) UnmarshalBinary(b []byte) error {
 		}
 		t := TrueSize{System: System(flags & 3), Wearer: flags >> 2 & 1, Survey: flags>>3&1 == 1, Width: int8(flags >> 4 & 3),
 			Gender: flags >> 6, Mean: float32(mean) / 100, SD: float32(sd) / 1000}
-		if t.System == SystemNone || t.Gender > 2 || cnt > math.MaxUint16 || day > math.MaxUint32 {
+		if t.System == SystemNone || t.Gender > genderKids || cnt > math.MaxUint16 || day > math.MaxUint32 {
 			return fmt.Errorf("size profile entry %d is invalid (flags %#x, count %d, day %d)", i, flags, cnt, day)
 		}
 		t.N, t.LastDay = uint16(cnt), uint32(day)
@@ -167,7 +167,7 @@ func (d decoder) item() *ItemFit {
 	it.Mode = d.string()
 	it.Brand = d.string()
 	it.Category = d.string()
-	if d.Err() == nil && (it.System == SystemNone || it.System >= numSystems || it.Gender > 2 || k > math.MaxUint32 || s > math.MaxUint32 || l > math.MaxUint32) {
+	if d.Err() == nil && (it.System == SystemNone || it.System >= numSystems || it.Gender > genderKids || k > math.MaxUint32 || s > math.MaxUint32 || l > math.MaxUint32) {
 		d.Fail(fmt.Errorf("item fit out of range (system %d, gender %d)", it.System, it.Gender))
 	}
 	it.Kept, it.TooSmall, it.TooLarge = uint32(k), uint32(s), uint32(l)

@@ -149,8 +149,16 @@ func TestModelEncoding(t *testing.T) {
 
 func FuzzProfileUnmarshal(f *testing.F) {
 	p := Profile{Sizes: []TrueSize{{System: SystemUSShoe, Mean: 9.5, SD: 0.3, N: 4, LastDay: 20000, Width: WidthWide, Gender: genderMale},
-		{System: SystemAlpha, Wearer: 1, Survey: true, Mean: 3.2, SD: 0.6}}}
-	b, _ := p.MarshalBinary()
+		{System: SystemAlpha, Wearer: 1, Survey: true, Mean: 3.2, SD: 0.6},
+		{System: SystemUSShoe, Mean: 3.5, SD: 0.4, N: 1, Gender: genderKids}}}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	var q Profile
+	if err := q.UnmarshalBinary(b); err != nil || len(q.Sizes) != 3 || q.Sizes[2].Gender != genderKids {
+		f.Fatalf("a child's entry does not survive encoding: %+v (%v)", q.Sizes, err)
+	}
 	f.Add(b)
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {

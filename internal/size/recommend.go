@@ -109,14 +109,16 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, it *It
 
 // pickWearer chooses the profile entry of system sys for a product of gender g: the
 // only one; of two, the one whose kept products match the gender, else the most
-// recent. It returns the index of the chosen entry and of the other (-1 if none).
+// recent. Children's entries serve children's products only, and adults' entries
+// adults' products only. It returns the index of the chosen entry and of the other (-1
+// if none).
 func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
 	a, b := -1, -1
 	if prof == nil {
 		return -1, -1
 	}
 	for i := range prof.Sizes {
-		if prof.Sizes[i].System != sys {
+		if prof.Sizes[i].System != sys || (prof.Sizes[i].Gender == genderKids) != (g == genderKids) {
 			continue
 		}
 		if a < 0 {

@@ -3,6 +3,7 @@ package size
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -196,5 +197,65 @@ func TestUnisexOnlyCustomerReadInTheShoesScale(t *testing.T) {
 				t.Errorf("%s profile %+v, %s shoe: %s (%s), want 7 from purchases", name, prof.Sizes, g, rec.RecommendedSize, rec.Basis)
 			}
 		}
+	}
+}
+
+// Children's sizes are a wearer of their own: an account's kids' purchases neither pull
+// the adult's true size nor get the adult's size recommended, and a stranger's
+// recommendation for a kids' shoe comes from children's sizes — after training and
+// online.
+func TestKidsAreTheirOwnWearer(t *testing.T) {
+	tr := NewTrainer(Options{})
+	add := func(o Observation) {
+		t.Helper()
+		if err := tr.AddObservation(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 40; i++ {
+		add(Observation{CustomerID: fmt.Sprint("m", i), ProductID: "mp", Brand: "acme", Gender: "men", System: "us_shoe", Size: Label(SystemUSShoe, 8+float64(i%6)*0.5), Outcome: OutcomeKept})
+		add(Observation{CustomerID: fmt.Sprint("k", i), ProductID: "kp", Brand: "acme", Gender: "kids", System: "us_shoe", Size: Label(SystemUSShoe, 3+float64(i%4)*0.5), Outcome: OutcomeKept})
+	}
+	for k := 0; k < 2; k++ {
+		add(Observation{CustomerID: "parent", ProductID: fmt.Sprint("a", k), Brand: "acme", Gender: "men", System: "us_shoe", Size: "10", Outcome: OutcomeKept})
+	}
+	add(Observation{CustomerID: "parent", ProductID: "b", Brand: "acme", Gender: "kids", System: "us_shoe", Size: "4", Outcome: OutcomeKept})
+	add(Observation{CustomerID: "adult", ProductID: "a0", Brand: "acme", Gender: "men", System: "us_shoe", Size: "10", Outcome: OutcomeKept})
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kidsShoe, mensShoe := shoeProduct("kx", "kids", 1, 7), shoeProduct("mx", "men", 6, 14)
+	online, err := m.Update(nil, Observation{CustomerID: "parent", ProductID: "a0", Brand: "acme", Gender: "men", System: "us_shoe", Size: "10", Outcome: OutcomeKept})
+	if err == nil {
+		online, err = m.Update(&online, Observation{CustomerID: "parent", ProductID: "b", Brand: "acme", Gender: "kids", System: "us_shoe", Size: "4", Outcome: OutcomeKept})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, _ := m.Profile("parent")
+	for name, prof := range map[string]*Profile{"trained": trained, "online": &online} {
+		var rec Recommendation
+		m.RecommendProfile(prof, kidsShoe, &rec)
+		if rec.RecommendedSize != "4" || rec.Basis != BasisPurchases {
+			t.Errorf("%s %+v, kids' shoe: %s (%s), want the child's 4", name, prof.Sizes, rec.RecommendedSize, rec.Basis)
+		}
+		m.RecommendProfile(prof, mensShoe, &rec)
+		if rec.RecommendedSize != "10" || rec.Basis != BasisPurchases {
+			t.Errorf("%s %+v, men's shoe: %s (%s), want the adult's 10", name, prof.Sizes, rec.RecommendedSize, rec.Basis)
+		}
+	}
+	adult, _ := m.Profile("adult")
+	var rec Recommendation
+	m.RecommendProfile(adult, kidsShoe, &rec)
+	if rec.Basis == BasisPurchases || rec.Basis == BasisSurvey {
+		t.Errorf("an adult's size carried to a kids' shoe: %s (%s)", rec.RecommendedSize, rec.Basis)
+	}
+	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos > 5 {
+		t.Errorf("a kids' shoe for a customer without children's purchases: %s, not a child's size", rec.RecommendedSize)
+	}
+	p, _ := m.Profile("adult")
+	if len(p.Sizes) != 1 || math.Abs(float64(p.Sizes[0].Mean)-10) > 0.3 {
+		t.Errorf("adult profile %+v", p.Sizes)
 	}
 }

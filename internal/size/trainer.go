@@ -463,14 +463,22 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 		}
 		return i
 	}
-	slotIdx := map[[2]int32]int32{}
-	slotOf := func(c int32, sys System) int32 {
-		k := [2]int32{c, int32(sys)}
+	slotIdx := map[[3]int32]int32{}
+	// a customer's purchases of children's products make a wearer of their own
+	slotOf := func(c int32, sys System, g uint8) int32 {
+		k := [3]int32{c, int32(sys), 0}
+		if g == genderKids {
+			k[2] = 1
+		}
 		i, ok := slotIdx[k]
 		if !ok {
 			i = int32(len(f.slots))
 			slotIdx[k] = i
-			f.slots = append(f.slots, slot{cust: c, sys: sys})
+			sl := slot{cust: c, sys: sys}
+			if g == genderKids {
+				sl.gender = genderKids
+			}
+			f.slots = append(f.slots, sl)
 		}
 		return i
 	}
@@ -531,10 +539,10 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			prodScale[o.ProductID] = sc
 		}
 		c := cust(o.CustomerID)
-		s := slotOf(c, sys)
+		g := parseGender(o.Gender)
+		s := slotOf(c, sys, g)
 		b := brand(o.Brand, sys)
 		p := prod(o.ProductID, sys, b)
-		g := parseGender(o.Gender)
 		if o.ProductID != "" {
 			prodGender[o.ProductID] = g
 			prodCat[o.ProductID] = o.Category
@@ -558,17 +566,17 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 				continue
 			}
 			v, _ := parseLabel(sys, obsScale(sys, ScaleAuto, sv.Gender), u.Size)
-			s := slotOf(c, sys)
+			s := slotOf(c, sys, genderUnknown) // the survey is the account holder's
 			f.slots[s].survey = true
 			f.obs = append(f.obs, tobs{slot: s, brand: brand(u.Brand, sys), prod: -1, L: v.Pos, width: v.Width,
 				y: OutcomeKept, gender: parseGender(sv.Gender), day: dayOf(sv.Time), catIdx: category(u.Category), custIdx: c})
 		}
 		if sv.ShoeSizeUS > 0 {
-			s := slotOf(c, SystemUSShoe)
+			s := slotOf(c, SystemUSShoe, genderUnknown)
 			f.slots[s].survey = true
 		}
 		if sv.WeightKG > 0 {
-			s := slotOf(c, SystemAlpha)
+			s := slotOf(c, SystemAlpha, genderUnknown)
 			f.slots[s].survey = true
 		}
 	}
@@ -581,6 +589,9 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 			sl := &f.slots[s]
 			g := sl.gender // of the products kept
 			sv, hasSurvey := t.surveys[custIDs[sl.cust]]
+			if sl.gender == genderKids {
+				hasSurvey = false // the survey is the account holder's, not their child's
+			}
 			if hasSurvey && parseGender(sv.Gender) != genderUnknown {
 				g = parseGender(sv.Gender)
 				if sl.gender == genderUnknown {
@@ -778,7 +789,7 @@ func (f *fitState) index() {
 	for s := range f.slots {
 		sl := &f.slots[s]
 		var wc [4]int
-		var gc [3]int
+		var gc [4]int
 		sl.nReal = 0
 		for _, i := range f.bySlot[s] {
 			o := &f.obs[i]
@@ -799,6 +810,7 @@ func (f *fitState) index() {
 			}
 		}
 		switch {
+		case sl.gender == genderKids:
 		case gc[genderFemale] > gc[genderMale]:
 			sl.gender = genderFemale
 		case gc[genderMale] > gc[genderFemale]:
@@ -861,6 +873,11 @@ func populationPriors(f *fitState, cats []string, custIDs []string, surveys map[
 		sys := f.slots[o.slot].sys
 		v := o.L - f.offset(o)
 		g := o.gender
+		if g == genderKids { // children's sizes pool with children's only
+			add(popKey{sys, g, ""}, v)
+			add(popKey{sys, g, cats[o.catIdx]}, v)
+			continue
+		}
 		add(popKey{sys, genderUnknown, ""}, v)
 		add(popKey{sys, g, ""}, v)
 		add(popKey{sys, g, cats[o.catIdx]}, v)

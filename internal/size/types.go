@@ -102,14 +102,21 @@ const (
 	genderUnknown uint8 = 0
 	genderFemale  uint8 = 1
 	genderMale    uint8 = 2
+	// genderKids marks children's products and the wearer who takes them: a child's
+	// sizes are neither an adult's nor on an adult's shoe scale, and an account's adult
+	// sizes are never carried to a child's product, or back.
+	genderKids uint8 = 3
 )
 
 func parseGender(s string) uint8 {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "f", "female", "woman", "women", "womens", "women's", "w", "girl", "girls":
+	case "f", "female", "woman", "women", "womens", "women's", "w":
 		return genderFemale
-	case "m", "male", "man", "men", "mens", "men's", "boy", "boys":
+	case "m", "male", "man", "men", "mens", "men's":
 		return genderMale
+	case "kids", "kid", "kids'", "children", "child", "childrens", "children's", "boy", "boys", "boys'", "girl", "girls", "girls'",
+		"youth", "junior", "juniors", "toddler", "toddlers", "baby", "infant", "infants":
+		return genderKids
 	}
 	return genderUnknown
 }
@@ -124,6 +131,8 @@ func parseGenderFast(s string) uint8 {
 		return genderMale
 	case "", "unisex", "Unisex":
 		return genderUnknown
+	case "kids", "Kids":
+		return genderKids
 	}
 	if len(s) < 12 {
 		return parseGender(s)
@@ -137,6 +146,8 @@ func genderName(g uint8) string {
 		return "female"
 	case genderMale:
 		return "male"
+	case genderKids:
+		return "kids"
 	}
 	return ""
 }

@@ -52,8 +52,8 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	idx := -1
 	for i := range out.Sizes {
 		ts := &out.Sizes[i]
-		if ts.System != sys {
-			continue
+		if ts.System != sys || (ts.Gender == genderKids) != (g == genderKids) {
+			continue // a child's purchase goes to the child's entry, an adult's to an adult's
 		}
 		if idx < 0 {
 			idx = i
