@@ -265,3 +265,41 @@ func TestUnsettledPurchasesAreNotKept(t *testing.T) {
 		}
 	}
 }
+
+// The customer's usual size stands on an item without a verdict, however the model's
+// estimate leans; an item whose returns say it runs small moves them up.
+func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
+	tr := NewTrainer(Options{})
+	for i := 0; i < 60; i++ {
+		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: "tight", Brand: "acme", Gender: "men", System: "us_shoe",
+			Size: Label(SystemUSShoe, 8+float64(i%5)*0.5), Outcome: OutcomeKept}
+		if i%3 != 0 {
+			o.Outcome = OutcomeTooSmall
+		}
+		for k := 0; k < 2; k++ { // each customer's size, settled elsewhere
+			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
+		}
+		_ = tr.AddObservation(o)
+	}
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.ProductFit("tight"); f.Fit != RunsSmall {
+		t.Fatalf("product verdict %+v, want runs_small", f)
+	}
+	// an estimate half a size above the usual 9 (a too-small return elsewhere, say)
+	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9.5, SD: 0.15, N: 2, Usual: 9, HasUsual: true}}}
+	plain := shoeProduct("plain", "men", 7, 12)
+	plain.Brand = "base"
+	var rec Recommendation
+	m.RecommendProfile(prof, plain, &rec)
+	if rec.RecommendedSize != "9" {
+		t.Errorf("no verdict on the item: recommended %s (%q), want the usual 9", rec.RecommendedSize, rec.FitNote)
+	}
+	tight := shoeProduct("tight", "men", 7, 12)
+	m.RecommendProfile(prof, tight, &rec)
+	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos <= 9 {
+		t.Errorf("an item that runs small: recommended %s (%q), want above the usual 9", rec.RecommendedSize, rec.FitNote)
+	}
+}

@@ -261,18 +261,27 @@ const inStockGap = 0.2
 // usual size carries what the shopper knows of their own feet and no purchase shows
 // (most shoppers know their size), so a small edge in the model — a true size
 // estimated between two labels, an offset learned from a few returns — is no reason to
-// move them off it.
+// move them off it. It applies to items with a verdict (runs small or large, see
+// flagFor); on any other item the usual size stands whatever the model's P(fit) says:
+// on the simulated world, where the model's pick and a shopper's usual size differed
+// without a verdict, the shopper's was the right one four times as often.
 const anchorMargin = 0.15
 
 // sizeChoice picks the size to recommend while the sizes are scored in turn.
 type sizeChoice struct {
+	margin                             float64 // anchorMargin, or more (see newSizeChoice)
 	best, bestIn, usual                int
 	bestScore, bestInScore, usualScore float64
 	usualDist                          float64
 }
 
-func newSizeChoice() sizeChoice {
-	return sizeChoice{best: -1, bestIn: -1, usual: -1, bestScore: math.Inf(-1), bestInScore: math.Inf(-1), usualDist: math.Inf(1)}
+// newSizeChoice starts a choice for an item whose offset with a verdict is o (0: none).
+func newSizeChoice(o float64) sizeChoice {
+	margin := anchorMargin
+	if o == 0 {
+		margin = 1 // nothing known of the item moves a customer off their usual size
+	}
+	return sizeChoice{margin: margin, best: -1, bestIn: -1, usual: -1, bestScore: math.Inf(-1), bestInScore: math.Inf(-1), usualDist: math.Inf(1)}
 }
 
 // add scores size k (at label position pos, in stock or not) against the customer's
@@ -284,20 +293,22 @@ func (c *sizeChoice) add(k int, score, pos, usual float64, inStock bool) {
 	if inStock && score > c.bestInScore {
 		c.bestIn, c.bestInScore = k, score
 	}
-	if d := math.Abs(pos - usual); inStock && d < c.usualDist {
+	// of labels at the usual position (widths), the one likelier to fit
+	if d := math.Abs(pos - usual); inStock && (d < c.usualDist-1e-9 || d < c.usualDist+1e-9 && score > c.usualScore) {
 		c.usual, c.usualScore, c.usualDist = k, score, d
 	}
 }
 
 // pick is the size to recommend: the best in stock if it is nearly as good as the best
 // of all (inStockGap), else the best of all; and the customer's usual size instead,
-// when in stock and not clearly worse (anchorMargin).
+// when in stock and not clearly worse (anchorMargin), or always when the item has no
+// verdict.
 func (c *sizeChoice) pick() int {
 	k, score := c.best, c.bestScore
 	if c.bestIn >= 0 && c.bestInScore >= c.bestScore-inStockGap {
 		k, score = c.bestIn, c.bestInScore
 	}
-	if c.usual >= 0 && c.usualDist <= 0.25 && c.usualScore >= score-anchorMargin {
+	if c.usual >= 0 && c.usualDist <= 0.25 && c.usualScore >= score-c.margin {
 		k = c.usual
 	}
 	return k
@@ -310,7 +321,7 @@ func (c *sizeChoice) pick() int {
 func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual float64, dst *Recommendation) (int, int) {
 	lk := m.links[sys]
 	ks := lk.scale(v)
-	ch := newSizeChoice()
+	ch := newSizeChoice(o)
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
 		val, ok := parseLabel(sys, sc, z.Size)
@@ -331,7 +342,7 @@ func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o 
 // bestLabel is the size fillSizes would choose, without recording the sizes.
 func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual float64) string {
 	lk := m.links[sys]
-	ch := newSizeChoice()
+	ch := newSizeChoice(o)
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
 		val, ok := parseLabel(sys, sc, z.Size)
