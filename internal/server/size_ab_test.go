@@ -27,7 +27,9 @@ import (
 // training, then an A/B period split 50/50 by customer), and reads the truth of the
 // A/B period: size-related return rate of order lines in the control arm (which sees
 // the product's and brand's answer) against lines of the personalized arm whose size
-// was the recommended one ("shown and trusted"), with a bootstrap over customers.
+// was the recommended one ("shown and trusted"), and — the issue's measure without
+// selection — the lines of the customers the simulator says trust recommendations, in
+// the personalized arm against the control arm; with a bootstrap over customers.
 // Before the A/B period it also scores the trained model against the simulator's
 // truth without playing (counterfactualSizes): the recommended size against the
 // size each shopper would pick on their own, for every signed-in customer.
@@ -93,7 +95,9 @@ func TestSizeReturnsAB(t *testing.T) {
 
 	// per customer and group: order lines with a size, and size returns
 	type cell struct{ lines, returns float64 }
-	groups := []string{"control", "control/recommended", "personalized", "personalized/recommended", "personalized/recommended personal", "personalized/not recommended"}
+	groups := []string{"control", "control/recommended", "personalized", "personalized/recommended", "personalized/recommended personal", "personalized/not recommended",
+		"control/trusting", "personalized/trusting"}
+	trusting := trustingCustomers(t, world)
 	per := map[string]map[string]*cell{} // customer → group → cell
 	bySource := map[string]*cell{}
 	errs := map[string]map[string]int{} // source → size error (w: width mismatch) → lines
@@ -147,6 +151,9 @@ func TestSizeReturnsAB(t *testing.T) {
 			c.returns += ret
 		}
 		add(arm)
+		if trusting[r.CustomerID] {
+			add(arm + "/trusting")
+		}
 		if r.Source == "recommended" {
 			add(arm + "/recommended")
 			if r.Basis == "purchases" || r.Basis == "survey" {
@@ -210,25 +217,52 @@ func TestSizeReturnsAB(t *testing.T) {
 	}
 	// relative change against the control arm, bootstrap over customers
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, g := range []string{"personalized", "personalized/recommended", "personalized/recommended personal"} {
-		point := rate(custs, g)/rate(custs, "control") - 1
+	for _, c := range [][2]string{{"personalized", "control"}, {"personalized/recommended", "control"}, {"personalized/recommended personal", "control"},
+		{"personalized/trusting", "control/trusting"}} {
+		g, base := c[0], c[1]
+		point := rate(custs, g)/rate(custs, base) - 1
 		var boots []float64
 		sample := make([]string, len(custs))
 		for b := 0; b < 1000; b++ {
 			for i := range sample {
 				sample[i] = custs[rng.IntN(len(custs))]
 			}
-			if c := rate(sample, "control"); c > 0 {
+			if c := rate(sample, base); c > 0 {
 				boots = append(boots, rate(sample, g)/c-1)
 			}
 		}
 		sort.Float64s(boots)
 		lo, hi := boots[len(boots)*25/1000], boots[len(boots)*975/1000]
-		t.Logf("%s vs control: %s [%s, %s]", g, pct(point), pct(lo), pct(hi))
+		t.Logf("%s vs %s: %s [%s, %s]", g, base, pct(point), pct(lo), pct(hi))
 	}
 }
 
 func pct(x float64) string { return fmt.Sprintf("%+.1f%%", 100*x) }
+
+// trustingCustomers are the world's customers who take a recommended size meant for
+// them (the simulator's truth).
+func trustingCustomers(t *testing.T, world *sim.World) map[string]bool {
+	var tb bytes.Buffer
+	if err := world.WriteTruth(&tb); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	dec := json.NewDecoder(&tb)
+	for dec.More() {
+		var c struct {
+			Kind       string `json:"kind"`
+			CustomerID string `json:"customer_id"`
+			Trusts     bool   `json:"trusts_recommended_size"`
+		}
+		if err := dec.Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Kind == "customer" && c.Trusts {
+			out[c.CustomerID] = true
+		}
+	}
+	return out
+}
 
 // counterfactualSizes scores the trained size model against the simulator's truth
 // without playing: for signed-in customers and products of their wearers' gender, the
