@@ -37,6 +37,8 @@ func (p *Profile) AppendBinary(b []byte) ([]byte, error) {
 		if t.System >= numSystems || t.Wearer > 1 || t.Width < 0 || t.Width > 3 || t.Gender > genderKids {
 			return nil, fmt.Errorf("size profile entry %+v is out of range", t)
 		}
+		// gender 3 (a child's entry) fits the same two bits, but binaries from before it
+		// reject such profiles: in a rolling upgrade, update the readers first
 		flags := byte(t.System) | t.Wearer<<2 | byte(t.Width)<<4 | t.Gender<<6
 		if t.Survey {
 			flags |= 1 << 3
@@ -359,6 +361,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		if d.Err() == nil && !(m.aware >= 0 && m.aware < 1) {
 			d.Fail(fmt.Errorf("aware share %v out of range", m.aware))
 		}
+		m.stats.AwareShare = m.aware
 	}
 	for s := System(1); s < numSystems; s++ {
 		m.links[s] = link{Kappa: d.float64(), Tau: d.float64()}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
 )
@@ -257,5 +258,54 @@ func TestKidsAreTheirOwnWearer(t *testing.T) {
 	p, _ := m.Profile("adult")
 	if len(p.Sizes) != 1 || math.Abs(float64(p.Sizes[0].Mean)-10) > 0.3 {
 		t.Errorf("adult profile %+v", p.Sizes)
+	}
+}
+
+// An account with as many women's as men's shoe purchases (not split into two wearers)
+// keeps a sex, the latest purchase's: its true size is on the latent scale, and read as
+// bare numbers it would put a women's 8 at a women's 6.5.
+func TestTiedSexesKeepTheLatestScale(t *testing.T) {
+	tr := NewTrainer(Options{})
+	for i := 0; i < 40; i++ {
+		label := Label(SystemUSShoe, 7+float64(i%8)*0.5)
+		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("m", i), ProductID: "mp", Brand: "acme", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept})
+		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("w", i), ProductID: "wp", Brand: "acme", Gender: "women", System: "us_shoe", Size: label, Outcome: OutcomeKept})
+	}
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	for _, o := range []Observation{
+		{CustomerID: "both", ProductID: "m1", Brand: "acme", Gender: "men", System: "us_shoe", Size: "6.5", Outcome: OutcomeKept, Time: day},
+		{CustomerID: "both", ProductID: "w1", Brand: "acme", Gender: "women", System: "us_shoe", Size: "8", Outcome: OutcomeKept, Time: day.Add(48 * time.Hour)},
+	} {
+		if err := tr.AddObservation(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Profile("both")
+	var rec Recommendation
+	m.RecommendProfile(p, shoeProduct("wx", "women", 5, 12), &rec)
+	if rec.RecommendedSize != "8" {
+		t.Errorf("profile %+v: women's shoe %s (%s), want 8", p.Sizes, rec.RecommendedSize, rec.Basis)
+	}
+}
+
+// A survey's shoe size is the account holder's: a child's entry does not stand in for it.
+func TestSurveyBesideAChildsSize(t *testing.T) {
+	_, m := small(t)
+	kid, err := m.Update(nil, Observation{CustomerID: "p", ProductID: "k", Gender: "kids", System: "us_shoe", Size: "4.5", Outcome: OutcomeKept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := m.ProfileFromSurvey(&kid, Survey{CustomerID: "p", ShoeSizeUS: 10, Gender: "male"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec Recommendation
+	m.RecommendProfile(&prof, shoeProduct("mx", "men", 6, 14), &rec)
+	if rec.RecommendedSize != "10" || rec.Basis != BasisSurvey {
+		t.Errorf("profile %+v: men's shoe %s (%s), want the survey's 10", prof.Sizes, rec.RecommendedSize, rec.Basis)
 	}
 }

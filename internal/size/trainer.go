@@ -210,9 +210,10 @@ func (f *fitState) choicePrec(sys System) float64 {
 // shoppers pick the label they believe is theirs (x), the share aware of how the brand
 // is cut the label that fits it (x + off, off the brand's offset; a product's own
 // deviation is nobody's common knowledge) — a mixture of two Gaussians of precision
-// prec. Counting every pick as the first biases brand offsets toward zero: the aware
-// buyers' labels, which fit, look like evidence that the brand is true to size. It
-// returns the term's negative log and the aware component's responsibility.
+// prec. Counting every pick as the first pins an aware buyer's true size to a label that
+// fits only thanks to the brand's offset, and their kept purchase then argues that the
+// brand is true to size: brand offsets came out at half their size. It returns the
+// term's negative log and the aware component's responsibility.
 func choiceTerm(x, off, label, prec, aware float64) (nll, ra float64) {
 	eu := prec * (x - label) * (x - label) / 2
 	if aware <= 0 || off == 0 {
@@ -233,18 +234,13 @@ func (f *fitState) brandOffset(o *tobs) float64 {
 	return 0
 }
 
-// What newton1 fits.
-const (
-	fitTrueSize = iota
-	fitBrand
-	fitProduct
-)
-
-// newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior:
-// a true size, a brand's or a product's offset (kind). choice > 0 adds the pull of each
-// observation's label (choiceTerm): on a true size, and through the aware buyers on a
-// brand's offset.
-func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System, choice float64, kind int) {
+// newton1 takes up to two damped Newton steps on one parameter x with a Gaussian prior.
+// choice > 0 marks x as a true size: each observation's label also pulls it
+// (choiceTerm). Offsets are learned from outcomes alone: were the aware buyers' labels
+// to pull a brand's offset too, every buyer could be "aware" and the offset anything
+// (a single purchase cannot tell the two apart), and on the synthetic world the brand
+// offsets lost their agreement with the truth.
+func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []int32, sys System, choice float64) {
 	maxStep := 2 * sys.Step()
 	for it := 0; it < 2; it++ {
 		g := (*x - mu0) / var0
@@ -255,19 +251,13 @@ func (f *fitState) newton1(x *float64, hess *float64, mu0, var0 float64, idx []i
 			_, gi, hi := grad(lk, o, f.diff(o))
 			g += gi
 			h += hi
-			if choice == 0 || kind != fitTrueSize {
+			if choice == 0 {
 				continue
 			}
 			b := f.brandOffset(o)
-			theta := f.slots[o.slot].theta
-			_, ra := choiceTerm(theta, b, o.L, choice, f.aware)
-			if kind == fitTrueSize {
-				g += choice * (theta - o.L + ra*b)
-				h += choice
-			} else {
-				g += choice * ra * (theta + b - o.L)
-				h += choice * ra
-			}
+			_, ra := choiceTerm(*x, b, o.L, choice, f.aware)
+			g += choice * (*x - o.L + ra*b)
+			h += choice
 		}
 		step := clamp(g/h, -maxStep, maxStep)
 		*x -= step
@@ -340,7 +330,7 @@ func (f *fitState) sweep() {
 	// its items are independent and run in parallel
 	parallelFor(len(f.slots), func(s int) {
 		sl := &f.slots[s]
-		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys), fitTrueSize)
+		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys))
 		f.posteriorMean(sl, f.bySlot[s])
 	})
 	if f.opts.SingleLatent {
@@ -350,12 +340,12 @@ func (f *fitState) sweep() {
 	parallelFor(len(f.brands), func(b int) {
 		e := &f.brands[b]
 		sd := f.opts.BrandSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys, f.choicePrec(e.sys), fitBrand)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byBrnd[b], e.sys, 0)
 	})
 	parallelFor(len(f.prods), func(p int) {
 		e := &f.prods[p]
 		sd := f.opts.ProductSD * e.sys.Step()
-		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys, f.choicePrec(e.sys), fitProduct)
+		f.newton1(&e.off, &e.hess, 0, sd*sd, f.byProd[p], e.sys, 0)
 	})
 	f.updateLinks()
 }
@@ -790,6 +780,7 @@ func (f *fitState) index() {
 		sl := &f.slots[s]
 		var wc [4]int
 		var gc [4]int
+		latest, latestDay := genderUnknown, uint32(0)
 		sl.nReal = 0
 		for _, i := range f.bySlot[s] {
 			o := &f.obs[i]
@@ -799,6 +790,9 @@ func (f *fitState) index() {
 			if o.real {
 				sl.nReal++
 				gc[o.gender]++
+				if (o.gender == genderFemale || o.gender == genderMale) && o.day >= latestDay {
+					latest, latestDay = o.gender, o.day
+				}
 			}
 			if o.y == OutcomeKept && o.width != WidthUnknown {
 				wc[o.width]++
@@ -815,6 +809,11 @@ func (f *fitState) index() {
 			sl.gender = genderFemale
 		case gc[genderMale] > gc[genderFemale]:
 			sl.gender = genderMale
+		case latest != genderUnknown:
+			// as many women's as men's purchases: the latest decides, for an entry of
+			// unknown sex would be read as bare numbers in the shoe's scale (labelShift)
+			// while these are on the latent scale already
+			sl.gender = latest
 		}
 	}
 }
@@ -833,10 +832,11 @@ func (p popTable) lookup(sys System, g uint8, cat string) PopPrior {
 			return v
 		}
 	}
-	if v, ok := p[popKey{sys, g, ""}]; ok && v.N >= 5 {
+	if v, ok := p[popKey{sys, g, ""}]; ok && (v.N >= 5 || g == genderKids && v.N >= 1) {
 		return v
 	}
-	if v, ok := p[popKey{sys, genderUnknown, ""}]; ok && v.N >= 1 {
+	// children's sizes never fall back to the adults' pool
+	if v, ok := p[popKey{sys, genderUnknown, ""}]; ok && v.N >= 1 && g != genderKids {
 		return v
 	}
 	lo, hi := scaleRange(sys)

@@ -222,7 +222,7 @@ func (m *Model) ProfileFromSurvey(prof *Profile, s Survey) (Profile, error) {
 	}
 	has := func(sys System) bool {
 		for i := range out.Sizes {
-			if out.Sizes[i].System == sys {
+			if out.Sizes[i].System == sys && out.Sizes[i].Gender != genderKids { // the survey is the account holder's
 				return true
 			}
 		}
