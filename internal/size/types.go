@@ -66,8 +66,11 @@ type Observation struct {
 	// still open, the share of its size returns that would still be to come: 0 for a
 	// settled purchase, near 1 for one bought just now (see the train package's use of
 	// the store's return delays). Training weighs such a purchase as "not returned
-	// yet" rather than kept; Model.Update, which folds purchases in as they happen and
-	// swaps in a later return (AlreadyKept), ignores it.
+	// yet" rather than kept in the likelihood and leaves it out of the kept evidence
+	// of fit flags; its label still counts as the buyer's usual size, the product's
+	// most-kept size and the population's, as it does online. Model.Update, which
+	// folds purchases in as they happen and swaps in a later return (AlreadyKept),
+	// ignores it.
 	Unsettled float64
 	// Scale is the scale of the product's labels (ProductScale); ScaleAuto decides
 	// from Gender (women's shoes) and the label (numeric labels below 24 are dress
