@@ -242,26 +242,37 @@ func pct(x float64) string { return fmt.Sprintf("%+.1f%%", 100*x) }
 // trustingCustomers are the world's customers who take a recommended size meant for
 // them (the simulator's truth).
 func trustingCustomers(t *testing.T, world *sim.World) map[string]bool {
-	var tb bytes.Buffer
-	if err := world.WriteTruth(&tb); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	dec := json.NewDecoder(&tb)
-	for dec.More() {
+	forEachTruth(t, world, func(raw json.RawMessage) {
 		var c struct {
 			Kind       string `json:"kind"`
 			CustomerID string `json:"customer_id"`
 			Trusts     bool   `json:"trusts_recommended_size"`
 		}
-		if err := dec.Decode(&c); err != nil {
+		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatal(err)
 		}
 		if c.Kind == "customer" && c.Trusts {
 			out[c.CustomerID] = true
 		}
-	}
+	})
 	return out
+}
+
+// forEachTruth calls fn with each record of the world's truth (sim.World.WriteTruth).
+func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) {
+	var tb bytes.Buffer
+	if err := world.WriteTruth(&tb); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(&tb)
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		fn(raw)
+	}
 }
 
 // counterfactualSizes scores the trained size model against the simulator's truth
@@ -271,18 +282,13 @@ func trustingCustomers(t *testing.T, world *sim.World) map[string]bool {
 // the shopper picks on their own, by the recommendation's basis.
 func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World) {
 	cfg := world.Config()
-	var tb bytes.Buffer
-	if err := world.WriteTruth(&tb); err != nil {
-		t.Fatal(err)
-	}
 	type wearer struct{ Gender string }
 	var custs []struct {
 		ID      string
 		Wearers []wearer
 	}
 	truthOffset := map[string]float64{}
-	dec := json.NewDecoder(&tb)
-	for dec.More() {
+	forEachTruth(t, world, func(raw json.RawMessage) {
 		var c struct {
 			Kind        string          `json:"kind"`
 			CustomerID  string          `json:"customer_id"`
@@ -293,7 +299,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			Brand       string          `json:"brand"`
 			Offset      json.RawMessage `json:"offset"`
 		}
-		if err := dec.Decode(&c); err != nil {
+		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatal(err)
 		}
 		if c.Kind == "product" {
@@ -315,7 +321,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				Wearers []wearer
 			}{c.CustomerID, c.Wearers})
 		}
-	}
+	})
 	byGender := map[string][]int{}
 	prods := world.Products()
 	for i := range prods {

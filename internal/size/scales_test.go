@@ -166,16 +166,22 @@ func TestDressSizes(t *testing.T) {
 	}
 }
 
-// A customer known only from unisex shoes, labelled in their wearer's scale, is read in
-// the scale of the shoes they look at: a 7 in unisex shoes is a 7 in women's shoes and
-// in men's, not the women's 8.5 a men's 7 would be — online and after training.
-func TestUnisexOnlyCustomerReadInTheShoesScale(t *testing.T) {
+// shoePopulation is a trainer holding 40 men and 40 women who keep US shoe sizes 7–10.5.
+func shoePopulation() *Trainer {
 	tr := NewTrainer(Options{})
 	for i := 0; i < 40; i++ {
 		label := Label(SystemUSShoe, 7+float64(i%8)*0.5)
 		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("m", i), ProductID: "mp", Brand: "acme", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept})
 		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("w", i), ProductID: "wp", Brand: "acme", Gender: "women", System: "us_shoe", Size: label, Outcome: OutcomeKept})
 	}
+	return tr
+}
+
+// A customer known only from unisex shoes, labelled in their wearer's scale, is read in
+// the scale of the shoes they look at: a 7 in unisex shoes is a 7 in women's shoes and
+// in men's, not the women's 8.5 a men's 7 would be — online and after training.
+func TestUnisexOnlyCustomerReadInTheShoesScale(t *testing.T) {
+	tr := shoePopulation()
 	for k := 0; k < 2; k++ {
 		if err := tr.AddObservation(Observation{CustomerID: "u", ProductID: fmt.Sprint("up", k), Brand: "acme", Gender: "unisex", System: "us_shoe", Size: "7", Outcome: OutcomeKept}); err != nil {
 			t.Fatal(err)
@@ -265,12 +271,7 @@ func TestKidsAreTheirOwnWearer(t *testing.T) {
 // keeps a sex, the latest purchase's: its true size is on the latent scale, and read as
 // bare numbers it would put a women's 8 at a women's 6.5.
 func TestTiedSexesKeepTheLatestScale(t *testing.T) {
-	tr := NewTrainer(Options{})
-	for i := 0; i < 40; i++ {
-		label := Label(SystemUSShoe, 7+float64(i%8)*0.5)
-		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("m", i), ProductID: "mp", Brand: "acme", Gender: "men", System: "us_shoe", Size: label, Outcome: OutcomeKept})
-		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("w", i), ProductID: "wp", Brand: "acme", Gender: "women", System: "us_shoe", Size: label, Outcome: OutcomeKept})
-	}
+	tr := shoePopulation()
 	day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	for _, o := range []Observation{
 		{CustomerID: "both", ProductID: "m1", Brand: "acme", Gender: "men", System: "us_shoe", Size: "6.5", Outcome: OutcomeKept, Time: day},
