@@ -491,8 +491,13 @@ func TestColdStartAndNotes(t *testing.T) {
 	}
 	// the in-stock preference: take the best size out of stock
 	var cust string
-	for id, ws := range wd.custs {
-		if ws[1] == nil {
+	custIDs := make([]string, 0, len(wd.custs))
+	for id := range wd.custs {
+		custIDs = append(custIDs, id)
+	}
+	sort.Strings(custIDs) // the same customer every run
+	for _, id := range custIDs {
+		if ws := wd.custs[id]; ws[1] == nil {
 			if pr, ok := m.Profile(id); ok && pr.Wearers(SystemUSShoe) == 1 && pr.Sizes[0].N > 0 {
 				cust = id
 				break
@@ -533,6 +538,7 @@ func TestColdStartAndNotes(t *testing.T) {
 		if f := m.BrandFitIn(b, SystemUSShoe); f.Fit == RunsSmall {
 			sp := *wd.byGender[g+"|us_shoe"][0]
 			sp.ProductID, sp.Brand = "unseen", b
+			sp.Sizes = shoeLabelsRange() // every size in stock: the note is about the brand
 			rec := m.Recommend(cust, &sp)
 			t.Logf("brand %s runs small (offset %.2f, evidence %d): %q", b, f.Offset, f.Evidence, rec.FitNote)
 			if rec.ProductFit != RunsSmall || !strings.HasPrefix(rec.FitNote, "Runs") {
