@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,8 +72,32 @@ func TestSizeReturnsAB(t *testing.T) {
 	}
 	history := cfg.Days * 2 / 3
 	live := sim.LiveOptions{Target: ts.URL, WriteKey: testWriteKey, AdminToken: testAdmin, Concurrency: 4, ToDay: history}
+	var past bytes.Buffer
+	if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+		live.Truth = &past
+	}
 	if _, err := world.PlayLive(ctx, live, io.Discard); err != nil {
 		t.Fatal(err)
+	}
+	live.Truth = nil
+	pastPurchases = map[string][]string{}
+	for dec := json.NewDecoder(&past); dec.More(); {
+		var r struct {
+			Kind       string  `json:"kind"`
+			CustomerID string  `json:"customer_id"`
+			Wearer     int     `json:"wearer"`
+			ProductID  string  `json:"product_id"`
+			Size       string  `json:"size"`
+			Source     string  `json:"source"`
+			SizeError  float64 `json:"size_error"`
+			Reason     string  `json:"reason"`
+		}
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind == "purchase" && r.Size != "" {
+			pastPurchases[r.CustomerID] = append(pastPurchases[r.CustomerID], fmt.Sprintf("w%d %s %s %s err%+.1f %s", r.Wearer, r.ProductID, r.Size, r.Source, r.SizeError, r.Reason))
+		}
 	}
 	rep, _, err := srv.Train(ctx, true)
 	if err != nil {
@@ -280,6 +305,9 @@ func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) 
 // size-return probability (Returns.SizeProb by |size error|, Returns.WidthProb for a
 // shoe of the wrong width) of the size the model recommends against that of the size
 // the shopper picks on their own, by the recommendation's basis.
+// pastPurchases are the history's purchases per customer, for BESPOKE_SIZE_AB_DIFF's examples.
+var pastPurchases map[string][]string
+
 func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World) {
 	cfg := world.Config()
 	type wearer struct{ Gender string }
@@ -380,10 +408,13 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				keys := []string{key, rec.Basis, "all"}
 				if own != rec.RecommendedSize {
 					keys = append(keys, rec.Basis+" where they differ")
-					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && examples < 40 {
+					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo == 0 {
+						keys = append(keys, rec.Basis+" moved off right: "+noteKind(rec.FitNote), fmt.Sprintf("%s moved off right: true offset %+.1f", rec.Basis, truthOffset[p.ProductID]))
+					}
+					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && truthOffset[p.ProductID] == 0 && examples < 40 {
 						examples++
-						t.Logf("example %s w%d %s %s %s brand %s truth off %+.1f model fit %+v; own %s rec %s (err %+.1f); profile %+v; sizes %+v",
-							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, truthOffset[p.ProductID], m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, prof.Sizes, rec.Sizes)
+						t.Logf("example %s w%d %s %s %s brand %s model fit %+v; own %s rec %s (err %+.1f) %q; profile %+v; past %q",
+							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, rec.FitNote, prof.Sizes, pastPurchases[c.ID])
 					}
 				}
 				for _, k := range keys {
@@ -457,4 +488,16 @@ func inStock(p *catalog.Product, label string) bool {
 		}
 	}
 	return false
+}
+
+// noteKind is a fit note with its sizes left out, to count recommendations by kind.
+func noteKind(note string) string {
+	var b []byte
+	for _, w := range strings.Fields(note) {
+		if w != "" && (w[0] >= '0' && w[0] <= '9' || strings.Trim(w, ",.;:()") == "XS" || strings.Trim(w, ",.;:()") == "S" || strings.Trim(w, ",.;:()") == "M" || strings.Trim(w, ",.;:()") == "L" || strings.HasSuffix(strings.Trim(w, ",.;:()"), "XL") || strings.HasSuffix(strings.Trim(w, ",.;:()"), "XS")) {
+			w = "#"
+		}
+		b = append(append(b, w...), ' ')
+	}
+	return string(b)
 }
