@@ -114,7 +114,7 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 	rec.ProductID = p.ProductID
 	took := time.Since(start)
 	s.metrics.searchLatency.WithLabelValues("size").Observe(took.Seconds())
-	s.metrics.searches.WithLabelValues("size", strconv.FormatBool(rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey)).Inc()
+	s.metrics.searches.WithLabelValues("size", strconv.FormatBool(rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey || rec.Basis == size.BasisBody)).Inc()
 	writeJSON(w, http.StatusOK, sizeResponse{rec, float64(took.Microseconds()) / 1000})
 }
 

@@ -93,8 +93,8 @@ func TestBodyTableRealData(t *testing.T) {
 			t.Fatal(err)
 		}
 		m2.RecommendProfile(&prof, tee, &rec)
-		if rec.Basis != BasisSurvey {
-			t.Fatalf("survey-only customer: basis %q", rec.Basis)
+		if rec.Basis != BasisBody {
+			t.Fatalf("survey-only customer with measurements only: basis %q, want %q", rec.Basis, BasisBody)
 		}
 		v, _ := ParseSize(SystemAlpha, rec.RecommendedSize)
 		pos := v.Pos

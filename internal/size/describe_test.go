@@ -1,0 +1,137 @@
+package size
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/bespokesearch/bespoke/internal/catalog"
+)
+
+func TestDescribedFit(t *testing.T) {
+	for _, c := range []struct{ desc, want string }{
+		{"The Velora Trail is a sporty sneaker. Runs small; consider ordering a size up.", RunsSmall},
+		{"RUNS LARGE — we suggest you size down.", RunsLarge},
+		{"This one runs big through the toe.", RunsLarge},
+		{"Fits true to size.", ""},
+		{"Available in sizes up to XXL.", ""}, // "sizes up" is not advice
+		{"Runs small in the toe, runs large in the heel.", ""},
+		{"", ""},
+		{"runs smal", ""},
+	} {
+		if got := DescribedFit(c.desc); got != c.want {
+			t.Errorf("DescribedFit(%q) = %q, want %q", c.desc, got, c.want)
+		}
+	}
+}
+
+func FuzzDescribedFit(f *testing.F) {
+	for _, s := range []string{"Runs small; consider ordering a size up.", "runs LARGE", "", "size dow", "\xff\xfeRUNS BIG"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		switch got := DescribedFit(s); got {
+		case "", RunsSmall, RunsLarge:
+		default:
+			t.Fatalf("DescribedFit(%q) = %q", s, got)
+		}
+	})
+}
+
+// A product without returns enough for a verdict of its own is sized like its brand,
+// when the brand's returns give one, and failing that by what its description says.
+func TestVerdictFallsBackToBrandThenDescription(t *testing.T) {
+	tr := NewTrainer(Options{})
+	for i := 0; i < 60; i++ {
+		// acme runs small: most buyers of their usual size send it back as too small
+		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: fmt.Sprint("acme", i%6), Brand: "acme", Gender: "men", System: "us_shoe",
+			Size: Label(SystemUSShoe, 8+float64(i%5)*0.5), Outcome: OutcomeKept}
+		if i%3 != 0 {
+			o.Outcome = OutcomeTooSmall
+		}
+		for k := 0; k < 2; k++ { // each customer's size, settled elsewhere
+			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
+		}
+		_ = tr.AddObservation(o)
+	}
+	// one kept purchase of a new acme product: seen, no verdict of its own
+	_ = tr.AddObservation(Observation{CustomerID: "c0", ProductID: "acme-new", Brand: "acme", Gender: "men", System: "us_shoe", Size: "9", Outcome: OutcomeKept})
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.ProductFit("acme-new"); f.Fit == RunsSmall || f.Fit == RunsLarge {
+		t.Fatalf("acme-new has a verdict of its own: %+v", f)
+	}
+	if f := m.BrandFitIn("acme", SystemUSShoe); f.Fit != RunsSmall {
+		t.Fatalf("brand verdict %+v, want runs_small", f)
+	}
+	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9, SD: 0.15, N: 2, Usual: 9, HasUsual: true}}}
+	var rec Recommendation
+	seen := shoeProduct("acme-new", "men", 7, 12)
+	seen.Brand = "acme"
+	m.RecommendProfile(prof, seen, &rec)
+	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos <= 9 || rec.ProductFit != RunsSmall {
+		t.Errorf("seen product of a brand that runs small: recommended %s (%s, %q), want above the usual 9", rec.RecommendedSize, rec.ProductFit, rec.FitNote)
+	}
+
+	plain := shoeProduct("base-new", "men", 7, 12)
+	plain.Brand = "base"
+	m.RecommendProfile(prof, plain, &rec)
+	if rec.RecommendedSize != "9" {
+		t.Fatalf("plain product: recommended %s (%q), want the usual 9", rec.RecommendedSize, rec.FitNote)
+	}
+	plain.Description = "A classic runner. Runs large; consider ordering a size down."
+	m.RecommendProfile(prof, plain, &rec)
+	if rec.RecommendedSize != "8.5" || rec.ProductFit != RunsLarge {
+		t.Errorf("described as running large: recommended %s (%s, %q), want 8.5, half a size down", rec.RecommendedSize, rec.ProductFit, rec.FitNote)
+	}
+}
+
+// A size from height and weight alone is what people of that build take, not the
+// customer's own: basis "body"; a stated usual size is "survey".
+func TestBodyBasis(t *testing.T) {
+	// a body table: taller and heavier people wear larger letters
+	var table []BodySample
+	for h := 150.0; h <= 195; h += 5 {
+		for w := 45.0; w <= 110; w += 5 {
+			table = append(table, BodySample{HeightCM: h, WeightKG: w, Age: 35, Gender: "female", Size: clamp(math.Round((w-45)/13), 0, 6)})
+		}
+	}
+	tr := NewTrainer(Options{BodyTable: table})
+	_ = tr.AddObservation(Observation{CustomerID: "x", ProductID: "tee", Brand: "plain", System: "alpha", Size: "M", Outcome: OutcomeKept})
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tee := &catalog.Product{ProductID: "tee", Brand: "plain", SizeSystem: "alpha", Sizes: alphaLabelsAll()}
+	prof, err := m.ProfileFromSurvey(nil, Survey{CustomerID: "b", HeightCM: 170, WeightKG: 65, Age: 30, Gender: "female"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec Recommendation
+	m.RecommendProfile(&prof, tee, &rec)
+	if rec.Basis != BasisBody || rec.RecommendedSize == "" {
+		t.Fatalf("measurements only: basis %q size %q (%q), want %q and a size", rec.Basis, rec.RecommendedSize, rec.FitNote, BasisBody)
+	}
+	prof, err = m.ProfileFromSurvey(nil, Survey{CustomerID: "b", HeightCM: 170, WeightKG: 65, Gender: "female",
+		UsualSizes: []UsualSize{{Brand: "plain", Category: "t-shirts", Size: "L"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RecommendProfile(&prof, tee, &rec)
+	if rec.Basis != BasisSurvey || rec.RecommendedSize != "L" {
+		t.Errorf("stated usual L: basis %q size %q (%q), want survey and L", rec.Basis, rec.RecommendedSize, rec.FitNote)
+	}
+}
+
+func BenchmarkDescribedFit(b *testing.B) {
+	desc := "The Velora Trail 2 is a sporty sneaker in navy mesh, made for weekend runs and city walks. Features a cushioned midsole and breathable lining. Runs small; consider ordering a size up."
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if DescribedFit(desc) != RunsSmall {
+			b.Fatal("missed")
+		}
+	}
+}
