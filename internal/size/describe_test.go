@@ -135,3 +135,13 @@ func BenchmarkDescribedFit(b *testing.B) {
 		}
 	}
 }
+
+func TestVerdictOffsetIsAtLeastAStep(t *testing.T) {
+	for _, c := range []struct{ o, step, want float64 }{
+		{0.2, 0.5, 0.5}, {-0.3, 0.5, -0.5}, {0.8, 0.5, 0.8}, {-1.4, 1, -1.4}, {0.4, 1, 1},
+	} {
+		if got := verdictOffset(c.o, c.step); got != c.want {
+			t.Errorf("verdictOffset(%v, %v) = %v, want %v", c.o, c.step, got, c.want)
+		}
+	}
+}

@@ -100,20 +100,20 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, fit st
 		v = float64(prod.SD) * float64(prod.SD)
 		fp := flagFor(prod).Fit
 		if fp == RunsSmall || fp == RunsLarge {
-			return float64(prod.Offset), v, fp, prod
+			return verdictOffset(float64(prod.Offset), step), v, fp, prod
 		}
 		fit = fp
 		// a product with too few returns of its own for a verdict is cut like its
 		// brand, when the brand's returns give one
 		if fb := flagFor(b).Fit; fb == RunsSmall || fb == RunsLarge {
-			return float64(b.Offset), v + float64(b.SD)*float64(b.SD), fb, prod
+			return verdictOffset(float64(b.Offset), step), v + float64(b.SD)*float64(b.SD), fb, prod
 		}
 	case b != nil:
 		ps := 0.5 * step
 		v = float64(b.SD)*float64(b.SD) + ps*ps
 		fit = flagFor(b).Fit
 		if fit == RunsSmall || fit == RunsLarge {
-			return float64(b.Offset), v, fit, nil
+			return verdictOffset(float64(b.Offset), step), v, fit, nil
 		}
 	default:
 		bs := m.brandSD * step
@@ -126,6 +126,17 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, fit st
 		return -step, v, RunsLarge, prod
 	}
 	return 0, v, fit, prod
+}
+
+// verdictOffset is the offset an item with a verdict is sized by: at least one step
+// (half a US shoe size, a letter, a waist inch) in its direction. Learned offsets come
+// out short of the truth where buyers keep sizes that are a step off (many do), and an
+// item that runs small runs small by a size label, not by a fraction of one.
+func verdictOffset(o, step float64) float64 {
+	if math.Abs(o) >= step {
+		return o
+	}
+	return math.Copysign(step, o)
 }
 
 // pickWearer chooses the profile entry of system sys for a product of gender g: the
