@@ -340,7 +340,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				sy, _ := size.ParseSystem(sys)
 				mo, ok := srv.sizeModel.Load().BrandOffset(c.Brand, sy)
 				f := srv.sizeModel.Load().BrandFitIn(c.Brand, sy)
-				t.Logf("brand %-14s %-8s truth %+.1f model %+.2f (%v) %s evidence %d", c.Brand, sys, -off[sys], mo, ok, f.Fit, f.Evidence)
+				t.Logf("brand %-14s %-8s truth %+.1f model %+.2f (%v) %s evidence %d small %d large %d", c.Brand, sys, -off[sys], mo, ok, f.Fit, f.Evidence, f.TooSmall, f.TooLarge)
 			}
 		}
 		if c.Kind == "customer" && !c.Anonymous {
@@ -406,6 +406,9 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				}
 				key := rec.Basis + " " + p.SizeSystem + " " + p.Gender
 				keys := []string{key, rec.Basis, "all"}
+				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo != 0 && er == eo {
+					keys = append(keys, fmt.Sprintf("%s both wrong: true offset %+.1f, verdict %s", rec.Basis, truthOffset[p.ProductID], rec.ProductFit))
+				}
 				if own != rec.RecommendedSize {
 					keys = append(keys, rec.Basis+" where they differ")
 					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo == 0 {
@@ -455,7 +458,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			if conf[k] == nil {
 				conf[k] = map[string]int{}
 			}
-			conf[k][fmt.Sprintf("%s(%+.1f)", f.Fit, math.Round(f.Offset*2)/2)]++
+			conf[k][fmt.Sprintf("%s(%+.1f) d%+d", f.Fit, math.Round(f.Offset*2)/2, max(-3, min(3, f.TooSmall-f.TooLarge)))]++
 		}
 		ks := make([]string, 0, len(conf))
 		for k := range conf {

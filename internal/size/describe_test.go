@@ -145,3 +145,23 @@ func TestVerdictOffsetIsAtLeastAStep(t *testing.T) {
 		}
 	}
 }
+
+func TestOneSidedSignTest(t *testing.T) {
+	for _, c := range []struct {
+		k, other int
+		want     float64
+	}{{6, 0, 1.0 / 64}, {3, 8, 1}, {4, 4, 1}, {0, 0, 1}, {5, 1, 7.0 / 64}} {
+		if got := oneSided(c.k, c.other); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("oneSided(%d, %d) = %v, want %v", c.k, c.other, got, c.want)
+		}
+	}
+	// returns clearly one way make a verdict though the learned offset is short of the threshold
+	it := &ItemFit{System: SystemUSShoe, Offset: 0.2, SD: 0.2, Kept: 25, TooSmall: 6}
+	if f := flagFor(it); f.Fit != RunsSmall {
+		t.Errorf("6 too-small returns, none too large, offset 0.2: %s, want runs_small", f.Fit)
+	}
+	it.TooLarge = 2
+	if f := flagFor(it); f.Fit != TrueToSize {
+		t.Errorf("6 too small, 2 too large, offset 0.2: %s, want true_to_size", f.Fit)
+	}
+}

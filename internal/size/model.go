@@ -277,6 +277,31 @@ func FlagThreshold(sys System) float64 {
 // needs before it is said to run small or large (see flagFor).
 const minVerdictReturns = 2
 
+// verdictP is the sign test's level for a verdict from the returns alone: on an item
+// true to size, shoppers' own mistakes send back as many too small as too large, so
+// returns clearly one way say the item runs that way even where the learned offset,
+// pulled toward 0 by the many who keep a size a step off, stays under FlagThreshold
+// (it must still point the same way, at least half as far).
+const verdictP = 0.02
+
+// oneSided is the sign test's p-value of at least k of k+other size returns going one
+// way on an item where both ways are equally likely: P(X ≥ k), X ~ Binomial(k+other, ½).
+func oneSided(k, other int) float64 {
+	n := k + other
+	if n == 0 || k <= other {
+		return 1
+	}
+	p := 0.0
+	ln2 := math.Ln2 * float64(n)
+	for i := k; i <= n; i++ {
+		a, _ := math.Lgamma(float64(n + 1))
+		b, _ := math.Lgamma(float64(i + 1))
+		c, _ := math.Lgamma(float64(n - i + 1))
+		p += math.Exp(a - b - c - ln2)
+	}
+	return math.Min(p, 1)
+}
+
 func flagFor(it *ItemFit) FitFlag {
 	if it == nil {
 		return FitFlag{Fit: FitUnknown}
@@ -290,9 +315,11 @@ func flagFor(it *ItemFit) FitFlag {
 	// a verdict needs returns that say so, at least minVerdictReturns more one way than
 	// the other: offsets are learned jointly with the customers' true sizes, an item only
 	// kept can drift with theirs, and one return is as often the buyer's mistake
-	case float64(it.Offset) >= th && it.Offset >= 1.5*it.SD && it.TooSmall >= it.TooLarge+minVerdictReturns:
+	case float64(it.Offset) >= th && it.Offset >= 1.5*it.SD && it.TooSmall >= it.TooLarge+minVerdictReturns,
+		float64(it.Offset) >= th/2 && oneSided(int(it.TooSmall), int(it.TooLarge)) < verdictP:
 		f.Fit = RunsSmall
-	case float64(it.Offset) <= -th && -it.Offset >= 1.5*it.SD && it.TooLarge >= it.TooSmall+minVerdictReturns:
+	case float64(it.Offset) <= -th && -it.Offset >= 1.5*it.SD && it.TooLarge >= it.TooSmall+minVerdictReturns,
+		float64(it.Offset) <= -th/2 && oneSided(int(it.TooLarge), int(it.TooSmall)) < verdictP:
 		f.Fit = RunsLarge
 	default:
 		f.Fit = TrueToSize
