@@ -27,10 +27,13 @@
 // P(misfit), so the newest purchases, whose returns are mostly missing, neither hide a
 // brand's sizing nor pin their buyer's true size.
 //
-// Recommending is conservative: the customer's usual size unless the item's own size
-// returns say it runs small or large and another size is clearly likelier to fit, a
-// size in stock unless only sizes much less likely to fit are, and never one wearer's
-// size for a product cut for the other sex. Children's products (gender kids, boys,
+// Recommending is conservative: the customer's usual size unless the item runs small
+// or large — its own size returns say so, failing that its brand's, failing that its
+// description (DescribedFit) — and then at least one size step the other way (learned
+// offsets fall short of the truth where buyers keep sizes a step off); a size in stock
+// unless only sizes much less likely to fit are; never one wearer's size for a product
+// cut for the other sex; and a size from height and weight alone is called what it is
+// (basis body), not the customer's own. Children's products (gender kids, boys,
 // girls, youth…) make a wearer of their own: an account's adult and children's sizes
 // are learned apart and never recommended for each other.
 //
