@@ -165,3 +165,50 @@ func TestOneSidedSignTest(t *testing.T) {
 		t.Errorf("6 too small, 2 too large, offset 0.2: %s, want true_to_size", f.Fit)
 	}
 }
+
+// Asked what they wear in a brand that runs small, people name the label that fits
+// them there, a size up: on items true to size their size is one down, and in the
+// brand itself the one they named.
+func TestSurveySizeInABrandThatRunsSmall(t *testing.T) {
+	tr := NewTrainer(Options{})
+	alpha := []string{"S", "M", "L", "XL"}
+	for i := 0; i < 80; i++ {
+		own := alpha[i%4]
+		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: fmt.Sprint("acme", i%5), Brand: "acme", Gender: "women", System: "alpha",
+			Size: own, Outcome: OutcomeKept}
+		if i%3 != 0 {
+			o.Outcome = OutcomeTooSmall
+		}
+		for k := 0; k < 2; k++ {
+			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "women", System: "alpha", Size: own, Outcome: OutcomeKept})
+		}
+		_ = tr.AddObservation(o)
+	}
+	// trained with the survey: a customer who only told us "L in acme"
+	if err := tr.AddSurvey(Survey{CustomerID: "s1", UsualSizes: []UsualSize{{Brand: "acme", Category: "tops", Size: "L"}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.BrandFitIn("acme", SystemAlpha); f.Fit != RunsSmall {
+		t.Fatalf("acme verdict %+v, want runs_small", f)
+	}
+	plain := &catalog.Product{ProductID: "base-new", Brand: "base", Gender: "women", SizeSystem: "alpha", Sizes: alphaLabelsAll()}
+	var rec Recommendation
+	trained, ok := m.Profile("s1")
+	if !ok {
+		t.Fatal("no profile for the surveyed customer")
+	}
+	online, err := m.ProfileFromSurvey(nil, Survey{CustomerID: "s2", UsualSizes: []UsualSize{{Brand: "acme", Category: "tops", Size: "L"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, prof := range map[string]*Profile{"trained": trained, "online": &online} {
+		m.RecommendProfile(prof, plain, &rec)
+		if rec.RecommendedSize != "M" {
+			t.Errorf("%s: L in a brand that runs small, a plain item: %s (%q), want M", name, rec.RecommendedSize, rec.FitNote)
+		}
+	}
+}

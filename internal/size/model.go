@@ -229,6 +229,18 @@ func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []strin
 			m.products[id].Mode = LabelIn(f.prods[i].sys, prodScale[id], best)
 		}
 	}
+	// a survey's size worn in a brand that runs small or large stands for another
+	// size on items true to size (usualInBrand)
+	surveyShift := func(o *tobs) float64 {
+		if o.brand < 0 || f.opts.SingleLatent {
+			return 0
+		}
+		b := brandItems[o.brand]
+		if fl := flagFor(b).Fit; fl == RunsSmall || fl == RunsLarge {
+			return verdictOffset(float64(b.Offset), b.System.Step())
+		}
+		return 0
+	}
 	for s := range f.slots {
 		sl := &f.slots[s]
 		id := custIDs[sl.cust]
@@ -243,7 +255,7 @@ func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []strin
 		}
 		ts := TrueSize{System: sl.sys, Wearer: sl.wearer, Survey: sl.survey, Width: sl.width,
 			Gender: sl.gender, Mean: float32(sl.theta), SD: sd(sl.hess), N: uint16(n), LastDay: sl.lastDay}
-		ts.Usual, ts.HasUsual = f.usual(s)
+		ts.Usual, ts.HasUsual = f.usual(s, surveyShift)
 		ts.quantize()
 		p.Sizes = append(p.Sizes, ts)
 	}
@@ -367,6 +379,28 @@ func brandMapKey(brand string, sys System) string {
 }
 
 // lookupBrand finds a brand's fit without allocating for brands up to 62 bytes.
+// brandVerdictShift is the offset a brand with a verdict in system sys is sized by
+// (verdictOffset), 0 for a brand true to size or unknown.
+func (m *Model) brandVerdictShift(brand string, sys System) float64 {
+	if m.single {
+		return 0
+	}
+	b := m.lookupBrand(brand, sys)
+	if f := flagFor(b).Fit; f == RunsSmall || f == RunsLarge {
+		return verdictOffset(float64(b.Offset), sys.Step())
+	}
+	return 0
+}
+
+// usualInBrand is the usual size position a survey's "the size I wear in brand B" (at
+// position pos) stands for on items true to size, when B runs small or large by
+// offset: asked what they wear in a brand, people name the label that fits them there,
+// one step up in a brand that runs small. It is rounded to the system's steps.
+func usualInBrand(pos, offset float64, sys System) float64 {
+	st := sys.Step()
+	return math.Round((pos-offset)/st) * st
+}
+
 func (m *Model) lookupBrand(brand string, sys System) *ItemFit {
 	if brand == "" {
 		return nil
@@ -397,16 +431,22 @@ func (m *Model) lookupBrand(brand string, sys System) *ItemFit {
 }
 
 // usual is the label a slot keeps most often (ties: the latest), from purchases, else
-// from the survey's usual sizes.
-func (f *fitState) usual(s int) (float32, bool) {
+// from the survey's usual sizes, each moved by surveyShift(o) (usualInBrand).
+func (f *fitState) usual(s int, surveyShift func(o *tobs) float64) (float32, bool) {
 	for _, real := range []bool{true, false} {
 		count := map[float64]int{}
 		last := map[float64]uint32{}
 		for _, i := range f.bySlot[s] {
 			o := &f.obs[i]
 			if o.real == real && o.y == OutcomeKept {
-				count[o.L]++
-				last[o.L] = max(last[o.L], o.day)
+				l := o.L
+				if !real {
+					if sh := surveyShift(o); sh != 0 {
+						l = usualInBrand(l, sh, f.slots[s].sys)
+					}
+				}
+				count[l]++
+				last[l] = max(last[l], o.day)
 			}
 		}
 		best, bestN := 0.0, 0

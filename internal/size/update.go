@@ -260,16 +260,22 @@ func (m *Model) ProfileFromSurvey(prof *Profile, s Survey) (Profile, error) {
 		if err != nil {
 			return out, err
 		}
-		// a usual size is survey evidence, not a purchase
+		// a usual size is survey evidence, not a purchase; and the size worn in a brand
+		// that runs small or large is that brand's label (see usualInBrand)
+		shift := m.brandVerdictShift(u.Brand, sys)
 		for i := range next.Sizes {
+			changed := i >= len(before) || next.Sizes[i].N != before[i]
+			if !changed {
+				continue
+			}
 			if i < len(before) {
-				if next.Sizes[i].N != before[i] {
-					next.Sizes[i].N = before[i]
-					next.Sizes[i].Survey = true
-				}
+				next.Sizes[i].N = before[i]
 			} else {
 				next.Sizes[i].N = 0
-				next.Sizes[i].Survey = true
+			}
+			next.Sizes[i].Survey = true
+			if shift != 0 && next.Sizes[i].HasUsual {
+				next.Sizes[i].Usual = float32(usualInBrand(float64(next.Sizes[i].Usual), shift, sys))
 			}
 		}
 		out = next
