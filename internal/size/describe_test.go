@@ -212,3 +212,30 @@ func TestSurveySizeInABrandThatRunsSmall(t *testing.T) {
 		}
 	}
 }
+
+// The normal approximation beyond 60 returns agrees with the exact sum.
+func TestOneSidedLargeN(t *testing.T) {
+	exact := func(k, n int) float64 {
+		p := 0.0
+		for i := k; i <= n; i++ {
+			a, _ := math.Lgamma(float64(n + 1))
+			b, _ := math.Lgamma(float64(i + 1))
+			c, _ := math.Lgamma(float64(n - i + 1))
+			p += math.Exp(a - b - c - math.Ln2*float64(n))
+		}
+		return p
+	}
+	for _, c := range [][2]int{{40, 21}, {50, 30}, {70, 40}, {600, 520}, {2000, 1950}} {
+		want := exact(c[0], c[0]+c[1])
+		if got := oneSided(c[0], c[1]); math.Abs(got-want) > 0.01+0.1*want {
+			t.Errorf("oneSided(%d, %d) = %.4g, exact %.4g", c[0], c[1], got, want)
+		}
+	}
+}
+
+func BenchmarkOneSided(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = oneSided(40+i%20, 15)
+	}
+}

@@ -298,18 +298,22 @@ const verdictP = 0.02
 
 // oneSided is the sign test's p-value of at least k of k+other size returns going one
 // way on an item where both ways are equally likely: P(X ≥ k), X ~ Binomial(k+other, ½).
+// It runs on every recommendation (flagFor), so it is exact by a short product for up
+// to 60 returns and the normal approximation (with continuity correction) beyond.
 func oneSided(k, other int) float64 {
 	n := k + other
 	if n == 0 || k <= other {
 		return 1
 	}
-	p := 0.0
-	ln2 := math.Ln2 * float64(n)
-	for i := k; i <= n; i++ {
-		a, _ := math.Lgamma(float64(n + 1))
-		b, _ := math.Lgamma(float64(i + 1))
-		c, _ := math.Lgamma(float64(n - i + 1))
-		p += math.Exp(a - b - c - ln2)
+	if n > 60 {
+		z := (float64(k) - 0.5 - float64(n)/2) / math.Sqrt(float64(n)/4)
+		return 0.5 * math.Erfc(z/math.Sqrt2)
+	}
+	term := math.Ldexp(1, -n) // C(n, n) / 2^n
+	p := term
+	for i := n; i > k; i-- {
+		term *= float64(i) / float64(n-i+1) // C(n, i−1) from C(n, i)
+		p += term
 	}
 	return math.Min(p, 1)
 }
