@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -19,6 +20,16 @@ func TestDescribedFit(t *testing.T) {
 		{"Runs small in the toe, runs large in the heel.", ""},
 		{"", ""},
 		{"runs smal", ""},
+		{"Oversize upper with a padded collar.", ""},
+		{"Mid-size upright handles.", ""},
+		{"Plus-size upgrade of our classic tee.", ""},
+		{"Available in size up to 3XL.", ""},
+		{"True to size: no need to size up.", ""},
+		{"Between sizes? Size up or down.", ""},
+		{"Runs true to size; if between sizes, size up.", ""},
+		{"Don't size down: this one is snug.", ""},
+		{"Slim cut. We recommend you size up.", RunsSmall},
+		{"Roomy fit (runs large).", RunsLarge},
 	} {
 		if got := DescribedFit(c.desc); got != c.want {
 			t.Errorf("DescribedFit(%q) = %q, want %q", c.desc, got, c.want)
@@ -57,6 +68,11 @@ func TestVerdictFallsBackToBrandThenDescription(t *testing.T) {
 	}
 	// one kept purchase of a new acme product: seen, no verdict of its own
 	_ = tr.AddObservation(Observation{CustomerID: "c0", ProductID: "acme-new", Brand: "acme", Gender: "men", System: "us_shoe", Size: "9", Outcome: OutcomeKept})
+	// an acme product whose own returns go both ways: true to size on its own evidence
+	for i, y := range []Outcome{OutcomeTooSmall, OutcomeTooLarge, OutcomeTooSmall, OutcomeTooLarge, OutcomeKept, OutcomeKept} {
+		_ = tr.AddObservation(Observation{CustomerID: fmt.Sprint("c", 10+i), ProductID: "acme-even", Brand: "acme", Gender: "men", System: "us_shoe",
+			Size: Label(SystemUSShoe, 8+float64((10+i)%5)*0.5), Outcome: y})
+	}
 	m, err := tr.Fit(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +90,17 @@ func TestVerdictFallsBackToBrandThenDescription(t *testing.T) {
 	m.RecommendProfile(prof, seen, &rec)
 	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos <= 9 || rec.ProductFit != RunsSmall {
 		t.Errorf("seen product of a brand that runs small: recommended %s (%s, %q), want above the usual 9", rec.RecommendedSize, rec.ProductFit, rec.FitNote)
+	}
+
+	even := shoeProduct("acme-even", "men", 7, 12)
+	even.Brand = "acme"
+	m.RecommendProfile(prof, even, &rec)
+	if f := m.ProductFit("acme-even"); f.Fit != TrueToSize || f.TooSmall+f.TooLarge < ownReturnsVerdict {
+		t.Fatalf("acme-even: %+v, want true to size on its own returns", f)
+	}
+	if rec.RecommendedSize != "9" {
+		t.Errorf("product whose own returns say true to size, in a brand that runs small: recommended %s (%s, %q), want the usual 9",
+			rec.RecommendedSize, rec.ProductFit, rec.FitNote)
 	}
 
 	plain := shoeProduct("base-new", "men", 7, 12)
@@ -156,7 +183,7 @@ func TestOneSidedSignTest(t *testing.T) {
 		}
 	}
 	// returns clearly one way make a verdict though the learned offset is short of the threshold
-	it := &ItemFit{System: SystemUSShoe, Offset: 0.2, SD: 0.2, Kept: 25, TooSmall: 6}
+	it := &ItemFit{System: SystemUSShoe, Offset: 0.2, SD: 0.1, Kept: 25, TooSmall: 6}
 	if f := flagFor(it); f.Fit != RunsSmall {
 		t.Errorf("6 too-small returns, none too large, offset 0.2: %s, want runs_small", f.Fit)
 	}
@@ -237,5 +264,24 @@ func BenchmarkOneSided(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		_ = oneSided(40+i%20, 15)
+	}
+}
+
+// A slight majority of many returns is no verdict, however significant.
+func TestSignTestNeedsAClearMajority(t *testing.T) {
+	it := &ItemFit{System: SystemAlpha, Offset: 0.25, SD: 0.05, Kept: 5000, TooSmall: 1050, TooLarge: 950}
+	if f := flagFor(it); f.Fit != TrueToSize {
+		t.Errorf("1050 too small against 950 too large: %s, want true_to_size", f.Fit)
+	}
+}
+
+// The usual size that stands on an item with every size in stock is not "out of stock".
+func TestUsualSizeNoteWhenAllInStock(t *testing.T) {
+	m := &Model{links: [numSystems]link{SystemUSShoe: defaultLink(SystemUSShoe)}, products: map[string]*ItemFit{}, brands: map[string]*ItemFit{}}
+	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9.5, SD: 0.15, N: 2, Usual: 9, HasUsual: true}}}
+	var rec Recommendation
+	m.RecommendProfile(prof, shoeProduct("plain", "men", 7, 12), &rec)
+	if rec.RecommendedSize != "9" || strings.Contains(rec.FitNote, "out of stock") {
+		t.Errorf("usual 9, estimate 9.5, all in stock: %s (%q), want 9 and no word of stock", rec.RecommendedSize, rec.FitNote)
 	}
 }

@@ -283,8 +283,6 @@ func FlagThreshold(sys System) float64 {
 	return 0.5
 }
 
-// flagFor turns an offset into a verdict: beyond FlagThreshold and 1.5 standard
-// deviations of its own uncertainty.
 // minVerdictReturns is how many more size returns one way than the other an item
 // needs before it is said to run small or large (see flagFor).
 const minVerdictReturns = 2
@@ -318,6 +316,10 @@ func oneSided(k, other int) float64 {
 	return math.Min(p, 1)
 }
 
+// flagFor turns an offset into a verdict: beyond FlagThreshold and 1.5 standard
+// deviations of its own uncertainty, with returns that say so (minVerdictReturns), or,
+// pointing the same way at least half as far, a clear majority of its size returns one
+// way (a sign test at verdictP, with at least 3 to 2).
 func flagFor(it *ItemFit) FitFlag {
 	if it == nil {
 		return FitFlag{Fit: FitUnknown}
@@ -332,10 +334,10 @@ func flagFor(it *ItemFit) FitFlag {
 	// the other: offsets are learned jointly with the customers' true sizes, an item only
 	// kept can drift with theirs, and one return is as often the buyer's mistake
 	case float64(it.Offset) >= th && it.Offset >= 1.5*it.SD && it.TooSmall >= it.TooLarge+minVerdictReturns,
-		float64(it.Offset) >= th/2 && oneSided(int(it.TooSmall), int(it.TooLarge)) < verdictP:
+		float64(it.Offset) >= th/2 && it.Offset >= 1.5*it.SD && 2*it.TooSmall >= 3*it.TooLarge && oneSided(int(it.TooSmall), int(it.TooLarge)) < verdictP:
 		f.Fit = RunsSmall
 	case float64(it.Offset) <= -th && -it.Offset >= 1.5*it.SD && it.TooLarge >= it.TooSmall+minVerdictReturns,
-		float64(it.Offset) <= -th/2 && oneSided(int(it.TooLarge), int(it.TooSmall)) < verdictP:
+		float64(it.Offset) <= -th/2 && -it.Offset >= 1.5*it.SD && 2*it.TooLarge >= 3*it.TooSmall && oneSided(int(it.TooLarge), int(it.TooSmall)) < verdictP:
 		f.Fit = RunsLarge
 	default:
 		f.Fit = TrueToSize
@@ -382,7 +384,6 @@ func brandMapKey(brand string, sys System) string {
 	return string(rune('0'+sys)) + brand
 }
 
-// lookupBrand finds a brand's fit without allocating for brands up to 62 bytes.
 // brandVerdictShift is the offset a brand with a verdict in system sys is sized by
 // (verdictOffset), 0 for a brand true to size or unknown.
 func (m *Model) brandVerdictShift(brand string, sys System) float64 {
@@ -405,6 +406,7 @@ func usualInBrand(pos, offset float64, sys System) float64 {
 	return math.Round((pos-offset)/st) * st
 }
 
+// lookupBrand finds a brand's fit without allocating for brands up to 62 bytes.
 func (m *Model) lookupBrand(brand string, sys System) *ItemFit {
 	if brand == "" {
 		return nil

@@ -103,6 +103,9 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, fit st
 			return verdictOffset(float64(prod.Offset), step), v, fp, prod
 		}
 		fit = fp
+		if prod.TooSmall+prod.TooLarge >= ownReturnsVerdict {
+			return 0, v, fit, prod // its own returns say it is true to size
+		}
 		// a product with too few returns of its own for a verdict is cut like its
 		// brand, when the brand's returns give one
 		if fb := flagFor(b).Fit; fb == RunsSmall || fb == RunsLarge {
@@ -127,6 +130,10 @@ func (m *Model) itemOffset(p *catalog.Product, sys System) (o, v float64, fit st
 	}
 	return 0, v, fit, prod
 }
+
+// ownReturnsVerdict is how many size returns of its own make a product's "true to
+// size" its verdict, over its brand's and its description's.
+const ownReturnsVerdict = 4
 
 // verdictOffset is the offset an item with a verdict is sized by: at least one step
 // (half a US shoe size, a letter, a waist inch) in its direction. Learned offsets come
@@ -405,7 +412,7 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 		}
 		return "The size most likely to fit, " + rec + ", is out of stock, and no size in stock is as likely to fit"
 	}
-	if bestAll != best {
+	if bestAll != best && !r.Sizes[bestAll].InStock {
 		ideal := r.Sizes[bestAll].Size
 		if basis == BasisPurchases || basis == BasisSurvey || basis == BasisBody {
 			return "Your best size, " + ideal + ", is out of stock: " + rec + " is the closest in stock"
