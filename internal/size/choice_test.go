@@ -210,7 +210,7 @@ func TestVerdictNeedsReturns(t *testing.T) {
 func TestUnsettledPurchasesAreNotKept(t *testing.T) {
 	fit := func(recent float64, withRecent bool) *Model {
 		t.Helper()
-		tr := NewTrainer(Options{})
+		tr := NewTrainer(Options{LearnedOffsets: true}) // the estimates, before verdicts round them to a step
 		add := func(o Observation) {
 			if err := tr.AddObservation(o); err != nil {
 				t.Fatal(err)

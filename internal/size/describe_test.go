@@ -211,6 +211,10 @@ func TestSurveySizeInABrandThatRunsSmall(t *testing.T) {
 		}
 		_ = tr.AddObservation(o)
 	}
+	// a customer who kept L three times in acme
+	for k := 0; k < 3; k++ {
+		_ = tr.AddObservation(Observation{CustomerID: "keeper", ProductID: fmt.Sprint("acme", k), Brand: "acme", Gender: "women", System: "alpha", Size: "L", Outcome: OutcomeKept})
+	}
 	// trained with the survey: a customer who only told us "L in acme"
 	if err := tr.AddSurvey(Survey{CustomerID: "s1", UsualSizes: []UsualSize{{Brand: "acme", Category: "tops", Size: "L"}}}); err != nil {
 		t.Fatal(err)
@@ -232,11 +236,21 @@ func TestSurveySizeInABrandThatRunsSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acme := &catalog.Product{ProductID: "acme-new", Brand: "acme", Gender: "women", SizeSystem: "alpha", Sizes: alphaLabelsAll()}
 	for name, prof := range map[string]*Profile{"trained": trained, "online": &online} {
 		m.RecommendProfile(prof, plain, &rec)
 		if rec.RecommendedSize != "M" {
 			t.Errorf("%s: L in a brand that runs small, a plain item: %s (%q), want M", name, rec.RecommendedSize, rec.FitNote)
 		}
+		m.RecommendProfile(prof, acme, &rec)
+		if rec.RecommendedSize != "L" {
+			t.Errorf("%s: L in a brand that runs small, another item of the brand: %s (%q), want L", name, rec.RecommendedSize, rec.FitNote)
+		}
+	}
+	keeper, _ := m.Profile("keeper")
+	m.RecommendProfile(keeper, acme, &rec)
+	if rec.RecommendedSize != "L" {
+		t.Errorf("kept L three times in a brand that runs small, another item of it: %s (%q), want L", rec.RecommendedSize, rec.FitNote)
 	}
 }
 

@@ -695,12 +695,99 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 	}
 	// final Hessians for the uncertainties
 	f.sweep()
+	if !opts.SingleLatent && !opts.LearnedOffsets && f.deshrinkVerdicts() {
+		// the customers' sizes again, against the offsets they will be served with
+		for i := 0; i < 2; i++ {
+			f.sweepSlots()
+		}
+	}
 	pop = populationPriors(f, cats, custIDs, t.surveys, opts)
 	m := f.build(custIDs, brandKeys, prodIDs, prodGender, prodCat, prodScale, pop, body)
 	m.stats = TrainStats{Observations: countReal(f.obs), Customers: len(custIDs), Surveys: len(t.surveys),
 		Brands: len(f.brands), Products: len(f.prods), TwoWearerAccounts: wearers, BodySamples: bodyN, Skipped: t.skipped,
 		BrandSD: opts.BrandSD, ProductSD: opts.ProductSD, AwareShare: f.aware}
 	return m, nil
+}
+
+// deshrinkVerdicts sets the offset of each brand and product with a verdict (flagFor, on
+// the evidence build will count) to what recommendations size it by, verdictOffset: at
+// least one step its way. Learned offsets come out short where buyers keep sizes a
+// step off; served at a full step while the customers' true sizes were fitted against
+// the short one, a customer who kept L three times in a brand that runs small was sent
+// XL in it. It reports whether any offset changed; the caller refits the true sizes.
+func (f *fitState) deshrinkVerdicts() bool {
+	type counts struct{ kept, small, large uint32 }
+	bc := make([]counts, len(f.brands))
+	pc := make([]counts, len(f.prods))
+	for i := range f.obs {
+		o := &f.obs[i]
+		if !o.real {
+			continue
+		}
+		for _, c := range []*counts{at(bc, o.brand), at(pc, o.prod)} {
+			if c == nil {
+				continue
+			}
+			switch o.y {
+			case OutcomeKept:
+				if o.open < 0.5 {
+					c.kept++
+				}
+			case OutcomeTooSmall:
+				c.small++
+			case OutcomeTooLarge:
+				c.large++
+			}
+		}
+	}
+	sd := func(h float64) float32 {
+		if h <= 0 {
+			return 10
+		}
+		return float32(1 / math.Sqrt(h))
+	}
+	verdict := func(sys System, off float64, hess float64, c counts) (float64, bool) {
+		it := ItemFit{System: sys, Offset: float32(off), SD: sd(hess), Kept: c.kept, TooSmall: c.small, TooLarge: c.large}
+		if fl := flagFor(&it).Fit; fl == RunsSmall || fl == RunsLarge {
+			return verdictOffset(off, sys.Step()), true
+		}
+		return off, false
+	}
+	changed := false
+	for b := range f.brands {
+		e := &f.brands[b]
+		if v, ok := verdict(e.sys, e.off, e.hess, bc[b]); ok && v != e.off {
+			e.off, changed = v, true
+		}
+	}
+	for p := range f.prods {
+		e := &f.prods[p]
+		base := 0.0
+		if b := f.pbrand[p]; b >= 0 {
+			base = f.brands[b].off
+		}
+		if v, ok := verdict(e.sys, base+e.off, e.hess, pc[p]); ok && v != base+e.off {
+			e.off, changed = v-base, true
+		}
+	}
+	return changed
+}
+
+// at is &cs[i], nil for a negative i (no brand or product).
+func at[T any](cs []T, i int32) *T {
+	if i < 0 {
+		return nil
+	}
+	return &cs[i]
+}
+
+// sweepSlots is sweep's customer stage alone: true sizes against the offsets as they are.
+func (f *fitState) sweepSlots() {
+	parallelFor(len(f.slots), func(s int) {
+		sl := &f.slots[s]
+		f.newton1(&sl.theta, &sl.hess, sl.mu0, sl.var0, f.bySlot[s], sl.sys, f.choicePrec(sl.sys))
+		f.posteriorMean(sl, f.bySlot[s])
+	})
 }
 
 // initialAwareShare is where the share of buyers who pick the label that fits, rather

@@ -187,6 +187,11 @@ type Options struct {
 	SingleLatent bool
 	// NoWearers turns off two-wearer detection.
 	NoWearers bool
+	// LearnedOffsets keeps every brand's and product's offset as learned. By default an
+	// item with a verdict is set to at least one step its way (verdictOffset, as
+	// recommendations size it) and the customers' true sizes are refitted against it;
+	// set, the model holds the raw estimates, e.g. to study how evidence moves them.
+	LearnedOffsets bool
 	// BodyTable are extra rows (height, weight, age → alpha size), e.g. a public fit
 	// table, for the survey → alpha size part. Customers with a survey and kept alpha
 	// purchases are always used as well.
