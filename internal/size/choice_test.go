@@ -270,17 +270,7 @@ func TestUnsettledPurchasesAreNotKept(t *testing.T) {
 // estimate leans; an item whose returns say it runs small moves them up.
 func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
 	tr := NewTrainer(Options{})
-	for i := 0; i < 60; i++ {
-		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: "tight", Brand: "acme", Gender: "men", System: "us_shoe",
-			Size: Label(SystemUSShoe, 8+float64(i%5)*0.5), Outcome: OutcomeKept}
-		if i%3 != 0 {
-			o.Outcome = OutcomeTooSmall
-		}
-		for k := 0; k < 2; k++ { // each customer's size, settled elsewhere
-			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
-		}
-		_ = tr.AddObservation(o)
-	}
+	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
 	m, err := tr.Fit(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -301,5 +291,22 @@ func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
 	m.RecommendProfile(prof, tight, &rec)
 	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos <= 9 {
 		t.Errorf("an item that runs small: recommended %s (%q), want above the usual 9", rec.RecommendedSize, rec.FitNote)
+	}
+}
+
+// addRunsSmallShoes adds 60 customers who each keep their size in two items of a brand
+// true to size ("base") and buy it in brand's product(i): two in three send that back
+// as too small.
+func addRunsSmallShoes(tr *Trainer, brand string, product func(i int) string) {
+	for i := 0; i < 60; i++ {
+		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: product(i), Brand: brand, Gender: "men", System: "us_shoe",
+			Size: Label(SystemUSShoe, 8+float64(i%5)*0.5), Outcome: OutcomeKept}
+		if i%3 != 0 {
+			o.Outcome = OutcomeTooSmall
+		}
+		for k := 0; k < 2; k++ { // each customer's size, settled elsewhere
+			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
+		}
+		_ = tr.AddObservation(o)
 	}
 }

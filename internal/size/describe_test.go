@@ -54,18 +54,8 @@ func FuzzDescribedFit(f *testing.F) {
 // when the brand's returns give one, and failing that by what its description says.
 func TestVerdictFallsBackToBrandThenDescription(t *testing.T) {
 	tr := NewTrainer(Options{})
-	for i := 0; i < 60; i++ {
-		// acme runs small: most buyers of their usual size send it back as too small
-		o := Observation{CustomerID: fmt.Sprint("c", i), ProductID: fmt.Sprint("acme", i%6), Brand: "acme", Gender: "men", System: "us_shoe",
-			Size: Label(SystemUSShoe, 8+float64(i%5)*0.5), Outcome: OutcomeKept}
-		if i%3 != 0 {
-			o.Outcome = OutcomeTooSmall
-		}
-		for k := 0; k < 2; k++ { // each customer's size, settled elsewhere
-			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
-		}
-		_ = tr.AddObservation(o)
-	}
+	// acme runs small: most buyers of their usual size send it back as too small
+	addRunsSmallShoes(tr, "acme", func(i int) string { return fmt.Sprint("acme", i%6) })
 	// one kept purchase of a new acme product: seen, no verdict of its own
 	_ = tr.AddObservation(Observation{CustomerID: "c0", ProductID: "acme-new", Brand: "acme", Gender: "men", System: "us_shoe", Size: "9", Outcome: OutcomeKept})
 	// an acme product whose own returns go both ways: true to size on its own evidence

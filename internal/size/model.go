@@ -185,37 +185,17 @@ func (f *fitState) build(custIDs []string, brandKeys []brandKey, prodIDs []strin
 		m.products[id] = it
 		modes[i] = map[float64]int{}
 	}
+	bc, pc := f.evidence()
+	for b, it := range brandItems {
+		it.Kept, it.TooSmall, it.TooLarge = bc[b].kept, bc[b].small, bc[b].large
+	}
+	for i, id := range prodIDs {
+		it := m.products[id]
+		it.Kept, it.TooSmall, it.TooLarge = pc[i].kept, pc[i].small, pc[i].large
+	}
 	for i := range f.obs {
-		o := &f.obs[i]
-		if !o.real {
-			continue
-		}
-		var its [2]*ItemFit
-		if o.brand >= 0 {
-			its[0] = brandItems[o.brand]
-		}
-		if o.prod >= 0 {
-			its[1] = m.products[prodIDs[o.prod]]
-			if o.y == OutcomeKept {
-				modes[o.prod][o.L]++
-			}
-		}
-		for _, it := range its {
-			if it == nil {
-				continue
-			}
-			switch o.y {
-			case OutcomeKept:
-				// evidence is purchases with a known outcome: one whose return window is
-				// mostly still open is not kept yet
-				if o.open < 0.5 {
-					it.Kept++
-				}
-			case OutcomeTooSmall:
-				it.TooSmall++
-			case OutcomeTooLarge:
-				it.TooLarge++
-			}
+		if o := &f.obs[i]; o.real && o.prod >= 0 && o.y == OutcomeKept {
+			modes[o.prod][o.L]++
 		}
 	}
 	for i, id := range prodIDs {

@@ -439,19 +439,13 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 		}
 		return "We suggest " + rec + " (your usual size is " + usual + ")"
 	case BasisSurvey:
-		switch fit {
-		case RunsSmall:
-			return "Based on your fit survey, we suggest " + rec + " (this item runs small)"
-		case RunsLarge:
-			return "Based on your fit survey, we suggest " + rec + " (this item runs large)"
+		if r := runs(fit); r != "" {
+			return "Based on your fit survey, we suggest " + rec + " (this item " + r + ")"
 		}
 		return "Based on your fit survey, we suggest " + rec
 	case BasisBody:
-		switch fit {
-		case RunsSmall:
-			return "People of your height and weight usually take " + rec + " in this item (it runs small)"
-		case RunsLarge:
-			return "People of your height and weight usually take " + rec + " in this item (it runs large)"
+		if r := runs(fit); r != "" {
+			return "People of your height and weight usually take " + rec + " in this item (it " + r + ")"
 		}
 		return "People of your height and weight usually take " + rec + "; tell us your usual size for a personal suggestion"
 	case BasisProduct:
@@ -467,6 +461,17 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 			return "Runs large: we suggest " + rec + "; tell us your usual size for a personal suggestion"
 		}
 		return "We suggest " + rec + ", the size most customers take; tell us your usual size for a personal suggestion"
+	}
+	return ""
+}
+
+// runs words a verdict for a note: "runs small", "runs large", or "" for none.
+func runs(fit string) string {
+	switch fit {
+	case RunsSmall:
+		return "runs small"
+	case RunsLarge:
+		return "runs large"
 	}
 	return ""
 }

@@ -716,37 +716,14 @@ func (t *Trainer) Fit(ctx context.Context) (*Model, error) {
 // the short one, a customer who kept L three times in a brand that runs small was sent
 // XL in it. It reports whether any offset changed; the caller refits the true sizes.
 func (f *fitState) deshrinkVerdicts() bool {
-	type counts struct{ kept, small, large uint32 }
-	bc := make([]counts, len(f.brands))
-	pc := make([]counts, len(f.prods))
-	for i := range f.obs {
-		o := &f.obs[i]
-		if !o.real {
-			continue
-		}
-		for _, c := range []*counts{at(bc, o.brand), at(pc, o.prod)} {
-			if c == nil {
-				continue
-			}
-			switch o.y {
-			case OutcomeKept:
-				if o.open < 0.5 {
-					c.kept++
-				}
-			case OutcomeTooSmall:
-				c.small++
-			case OutcomeTooLarge:
-				c.large++
-			}
-		}
-	}
+	bc, pc := f.evidence()
 	sd := func(h float64) float32 {
 		if h <= 0 {
 			return 10
 		}
 		return float32(1 / math.Sqrt(h))
 	}
-	verdict := func(sys System, off float64, hess float64, c counts) (float64, bool) {
+	verdict := func(sys System, off float64, hess float64, c evidenceCounts) (float64, bool) {
 		it := ItemFit{System: sys, Offset: float32(off), SD: sd(hess), Kept: c.kept, TooSmall: c.small, TooLarge: c.large}
 		if fl := flagFor(&it).Fit; fl == RunsSmall || fl == RunsLarge {
 			return verdictOffset(off, sys.Step()), true
@@ -771,6 +748,39 @@ func (f *fitState) deshrinkVerdicts() bool {
 		}
 	}
 	return changed
+}
+
+// evidenceCounts is what a verdict rests on (flagFor): purchases kept, size returns.
+type evidenceCounts struct{ kept, small, large uint32 }
+
+// evidence counts each brand's and product's purchases with a known outcome: kept
+// (settled: one whose return window is mostly still open is not kept yet), returned
+// too small, returned too large. Survey answers are not evidence.
+func (f *fitState) evidence() (brands, prods []evidenceCounts) {
+	brands = make([]evidenceCounts, len(f.brands))
+	prods = make([]evidenceCounts, len(f.prods))
+	for i := range f.obs {
+		o := &f.obs[i]
+		if !o.real {
+			continue
+		}
+		for _, c := range []*evidenceCounts{at(brands, o.brand), at(prods, o.prod)} {
+			if c == nil {
+				continue
+			}
+			switch o.y {
+			case OutcomeKept:
+				if o.open < 0.5 {
+					c.kept++
+				}
+			case OutcomeTooSmall:
+				c.small++
+			case OutcomeTooLarge:
+				c.large++
+			}
+		}
+	}
+	return brands, prods
 }
 
 // at is &cs[i], nil for a negative i (no brand or product).
