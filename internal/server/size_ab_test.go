@@ -80,7 +80,7 @@ func TestSizeReturnsAB(t *testing.T) {
 		t.Fatal(err)
 	}
 	live.Truth = nil
-	pastPurchases = map[string][]string{}
+	pastPurchases := map[string][]string{}
 	for dec := json.NewDecoder(&past); dec.More(); {
 		var r struct {
 			Kind       string  `json:"kind"`
@@ -107,7 +107,7 @@ func TestSizeReturnsAB(t *testing.T) {
 		b, _ := json.Marshal(rep.Size)
 		t.Logf("size report: %s", b)
 	}
-	counterfactualSizes(t, ctx, srv, world)
+	counterfactualSizes(t, ctx, srv, world, pastPurchases)
 	split := experiment.Split{Treatment: 0.5, Salt: "demo"}
 	srv.SetSplit(split)
 	var truth bytes.Buffer
@@ -305,10 +305,8 @@ func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) 
 // size-return probability (Returns.SizeProb by |size error|, Returns.WidthProb for a
 // shoe of the wrong width) of the size the model recommends against that of the size
 // the shopper picks on their own, by the recommendation's basis.
-// pastPurchases are the history's purchases per customer, for BESPOKE_SIZE_AB_DIFF's examples.
-var pastPurchases map[string][]string
-
-func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World) {
+// past are the history's purchases per customer, for BESPOKE_SIZE_AB_DIFF's examples.
+func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string) {
 	cfg := world.Config()
 	type wearer struct{ Gender string }
 	var custs []struct {
@@ -417,7 +415,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && truthOffset[p.ProductID] == 0 && examples < 40 {
 						examples++
 						t.Logf("example %s w%d %s %s %s brand %s model fit %+v; own %s rec %s (err %+.1f) %q; profile %+v; past %q",
-							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, rec.FitNote, prof.Sizes, pastPurchases[c.ID])
+							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, rec.FitNote, prof.Sizes, past[c.ID])
 					}
 				}
 				for _, k := range keys {
