@@ -23,8 +23,7 @@ func CatalogItems(world string) ([]profile.Item, error) {
 		if err := json.Unmarshal(line, &p); err != nil {
 			return err
 		}
-		items = append(items, profile.Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color,
-			Style: p.Style, Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)})
+		items = append(items, profile.ItemOf(&p))
 		return nil
 	})
 	return items, err

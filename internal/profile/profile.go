@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bespokesearch/bespoke/internal/binenc"
+	"github.com/bespokesearch/bespoke/internal/catalog"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -17,6 +18,7 @@ const (
 	Category
 	Color
 	Style
+	Gender // men, women, unisex, kids: who the product is cut for
 	NumFacets
 )
 
@@ -71,10 +73,21 @@ func Hash(s string) uint32 {
 
 // Item is what the profile needs to know of a product an event is about.
 type Item struct {
-	ID                            string
-	Brand, Category, Color, Style string
-	Price                         float64
-	SizeSystem                    uint8 // catalog.System… code; 0 when the item has no sizes
+	ID                                    string
+	Brand, Category, Color, Style, Gender string
+	Price                                 float64
+	SizeSystem                            uint8 // catalog.System… code; 0 when the item has no sizes
+}
+
+// ItemOf is the profile's view of a catalog product.
+func ItemOf(p *catalog.Product) Item {
+	return Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color, Style: p.Style, Gender: p.Gender,
+		Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}
+}
+
+// FacetValues are the item's values of the facets, indexed by Brand … Gender.
+func (it *Item) FacetValues() [NumFacets]string {
+	return [NumFacets]string{it.Brand, it.Category, it.Color, it.Style, it.Gender}
 }
 
 // Interaction kinds and their weights: what the customer did with an item.
@@ -117,7 +130,7 @@ func (p *Profile) Apply(kind Interaction, it Item, t int64) {
 	p.Events++
 	w := interactionWeight[kind]
 	if w != 0 {
-		for fi, v := range [NumFacets]string{it.Brand, it.Category, it.Color, it.Style} {
+		for fi, v := range it.FacetValues() {
 			if v != "" {
 				p.addFacet(fi, Hash(v), w)
 			}
@@ -300,7 +313,8 @@ func (p *Profile) SizeFor(system uint8) (SizePrediction, bool) {
 	return SizePrediction{}, false
 }
 
-const encodingVersion = 1
+// encodingVersion 2 added the Gender facet; version 1 profiles (four facets) still decode.
+const encodingVersion = 2
 
 // MarshalBinary encodes the profile compactly (little-endian, varint counts).
 func (p *Profile) MarshalBinary() ([]byte, error) { return p.AppendBinary(nil) }
@@ -342,18 +356,23 @@ var ErrCorrupt = errors.New("profile: corrupt encoding")
 // UnmarshalBinary decodes a profile encoded by MarshalBinary.
 func (p *Profile) UnmarshalBinary(b []byte) error {
 	d := binenc.NewReader(b)
-	if v := d.Byte(); v != encodingVersion {
+	v := d.Byte()
+	if v != encodingVersion && v != 1 {
 		if d.Err() != nil {
 			return ErrCorrupt
 		}
 		return fmt.Errorf("profile: unknown encoding version %d", v)
+	}
+	facets := NumFacets
+	if v == 1 {
+		facets = Gender // written before the Gender facet existed
 	}
 	*p = Profile{}
 	p.OptedOut = d.Byte()&1 != 0
 	p.Updated = d.Varint()
 	p.Events = uint32(d.Uvarint())
 	p.Total, p.PriceN, p.PriceMean, p.PriceM2 = d.F32(), d.F32(), d.F32(), d.F32()
-	for fi := range p.Facets {
+	for fi := range facets {
 		n := int(d.Byte())
 		if n > MaxPerFacet {
 			return ErrCorrupt

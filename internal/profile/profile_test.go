@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,7 +88,7 @@ func TestEncodingRoundTripAndSize(t *testing.T) {
 	var p Profile
 	t0 := int64(1_790_000_000)
 	for i := 0; i < 200; i++ {
-		p.Apply(Interaction(i%4), Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("b", i%13), Category: fmt.Sprint("c", i%11), Color: fmt.Sprint("col", i%9), Style: fmt.Sprint("s", i%10), Price: float64(20 + i)}, t0+int64(i)*day/10)
+		p.Apply(Interaction(i%4), Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("b", i%13), Category: fmt.Sprint("c", i%11), Color: fmt.Sprint("col", i%9), Style: fmt.Sprint("s", i%10), Gender: []string{"men", "women", "unisex", "kids"}[i%4], Price: float64(20 + i)}, t0+int64(i)*day/10)
 	}
 	p.OptedOut = true
 	p.Sizes = []SizePrediction{{1, 9.5, 0.8}, {2, 3, 0.6}, {3, 32, 0.5}}
@@ -194,5 +195,49 @@ func TestApplyEvent(t *testing.T) {
 	}
 	if id, anon := Subject(&b.Events[0]); id != "u" || anon {
 		t.Errorf("subject = %q %v", id, anon)
+	}
+}
+
+// A profile written before the Gender facet existed (encoding version 1: four facets)
+// still decodes, with no gender affinities.
+func TestDecodesVersion1(t *testing.T) {
+	var p Profile
+	for i := 0; i < 20; i++ {
+		p.Apply(Purchased, Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("b", i%3), Category: "c", Color: "col", Style: "s", Price: 30}, int64(1000+i))
+	}
+	p.Sizes = []SizePrediction{{1, 9.5, 0.8}}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// version 1: the same bytes without the (empty) gender facet's count, which
+	// comes just before the recent items and the sizes
+	g := len(b) - (1 + 4*len(p.Recent)) - (1 + 4*len(p.Sizes)) - 1
+	if b[g] != 0 {
+		t.Fatalf("byte %d is %d, not the gender facet's empty count", g, b[g])
+	}
+	v1 := append(append([]byte{1}, b[1:g]...), b[g+1:]...)
+	var q Profile
+	if err := q.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	if q.Weight(Brand, Hash("b1")) == 0 || len(q.Facets[Gender]) != 0 || len(q.Recent) != len(p.Recent) || len(q.Sizes) != 1 || q.Total != p.Total {
+		t.Fatalf("version 1 decoded as %+v", q)
+	}
+	v1[0] = 3
+	if err := q.UnmarshalBinary(v1); err == nil || !strings.Contains(err.Error(), "version 3") {
+		t.Errorf("an unknown version: %v", err)
+	}
+}
+
+func TestGenderAffinity(t *testing.T) {
+	var p Profile
+	for i := 0; i < 6; i++ {
+		p.Apply(Clicked, Item{ID: fmt.Sprint("m", i), Brand: "b", Gender: "men"}, int64(1000+i))
+	}
+	p.Apply(Clicked, Item{ID: "u", Brand: "b", Gender: "unisex"}, 2000)
+	men, women := p.Lift(Gender, Hash("men"), 0.4, 5), p.Lift(Gender, Hash("women"), 0.4, 5)
+	if !(men > 0 && women < 0) {
+		t.Errorf("a customer who clicks men's products: lift men %.2f, women %.2f", men, women)
 	}
 }

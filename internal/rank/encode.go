@@ -12,7 +12,9 @@ import (
 // model carried as opaque bytes tagged by kind (the caller supplies the decoder, so this
 // package does not depend on any one model implementation).
 
-const snapshotFormat = 1
+// snapshotFormat 2 added the gender affinity feature and facet. A format 1 snapshot
+// is refused (its learned model scores 13 features, not NumFeatures): retrain.
+const snapshotFormat = 2
 
 // ModelCodec turns a learned model into bytes and back.
 type ModelCodec struct {
@@ -69,7 +71,11 @@ var ErrCorruptSnapshot = errors.New("rank: corrupt snapshot encoding")
 // UnmarshalSnapshot decodes a snapshot; codecs decode its model by kind.
 func UnmarshalSnapshot(b []byte, codecs ...*ModelCodec) (*Snapshot, error) {
 	d := binenc.NewReader(b)
-	if v := d.Byte(); v != snapshotFormat {
+	switch v := d.Byte(); {
+	case v == snapshotFormat:
+	case v > 0 && v < snapshotFormat:
+		return nil, fmt.Errorf("rank: snapshot format %d was written by an older Bespoke, whose ranking had fewer features; train a new model (bespoke train)", v)
+	default:
 		return nil, fmt.Errorf("rank: unknown snapshot format %d", v)
 	}
 	s := &Snapshot{}

@@ -17,6 +17,7 @@ const (
 	FCategoryLift           // … category
 	FColorLift              // … colour
 	FStyleLift              // … style
+	FGenderLift             // … the gender the item is cut for (men's, women's, unisex, children's)
 	FPriceFit               // how typical the price is for the customer (≤ 0)
 	FCoVisit                // co-visitation weight between the item and the customer's recent items
 	FRecent                 // the customer touched this item recently (0/1)
@@ -25,16 +26,20 @@ const (
 	NumFeatures
 )
 
+// The affinity features follow the profile's facets in order (Extract fills
+// FBrandLift+facet); this fails to compile if they part.
+var _ [0]struct{} = [FGenderLift - FBrandLift - profile.Gender]struct{}{}
+
 // FeatureNames are the names used in reports and explanations.
 var FeatureNames = [NumFeatures]string{
 	"text", "retrieval_rank", "query_item_ctr", "item_popularity", "brand_affinity", "category_affinity",
-	"color_affinity", "style_affinity", "price_fit", "covisitation", "recently_touched", "size_in_stock",
+	"color_affinity", "style_affinity", "gender_affinity", "price_fit", "covisitation", "recently_touched", "size_in_stock",
 	"profile_strength",
 }
 
 // PersonalFeatures are the features that depend on the customer; the non-personalized
 // ranking uses the same model with these set as for an empty profile.
-var PersonalFeatures = []int{FBrandLift, FCategoryLift, FColorLift, FStyleLift, FPriceFit, FCoVisit, FRecent, FSizeInStock, FProfileStrength}
+var PersonalFeatures = []int{FBrandLift, FCategoryLift, FColorLift, FStyleLift, FGenderLift, FPriceFit, FCoVisit, FRecent, FSizeInStock, FProfileStrength}
 
 // Item is what ranking needs of a candidate product, precomputed once per catalog
 // update (hashes of its facets, so scoring never touches strings).
@@ -47,10 +52,11 @@ type Item struct {
 	InStock    []float32 // sizes in stock, on the size system's numeric scale
 }
 
-// NewItem precomputes the ranking view of a product.
-func NewItem(id, brand, category, color, style string, price float64, sizeSystem uint8, inStock []float32) Item {
-	it := Item{ID: profile.Hash(id), Known: true, Price: price, SizeSystem: sizeSystem, InStock: inStock}
-	for fi, v := range [profile.NumFacets]string{brand, category, color, style} {
+// NewItem precomputes the ranking view of a product (profile.ItemOf) with the sizes in
+// stock.
+func NewItem(p profile.Item, inStock []float32) Item {
+	it := Item{ID: profile.Hash(p.ID), Known: true, Price: p.Price, SizeSystem: p.SizeSystem, InStock: inStock}
+	for fi, v := range p.FacetValues() {
 		if v != "" {
 			it.Facets[fi] = profile.Hash(v)
 		}

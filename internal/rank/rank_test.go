@@ -10,10 +10,10 @@ import (
 
 func catalogItems() []Item {
 	return []Item{
-		NewItem("p1", "Nimbus", "running", "black", "sport", 120, 1, []float32{9, 9.5, 10}),
-		NewItem("p2", "Zephyr", "running", "white", "sport", 60, 1, []float32{8, 8.5}),
-		NewItem("p3", "Alpine", "boots", "black", "outdoor", 180, 1, []float32{9.5}),
-		NewItem("p4", "Nimbus", "sneakers", "red", "casual", 90, 1, nil),
+		NewItem(profile.Item{ID: "p1", Brand: "Nimbus", Category: "running", Color: "black", Style: "sport", Price: 120, SizeSystem: 1}, []float32{9, 9.5, 10}),
+		NewItem(profile.Item{ID: "p2", Brand: "Zephyr", Category: "running", Color: "white", Style: "sport", Price: 60, SizeSystem: 1}, []float32{8, 8.5}),
+		NewItem(profile.Item{ID: "p3", Brand: "Alpine", Category: "boots", Color: "black", Style: "outdoor", Price: 180, SizeSystem: 1}, []float32{9.5}),
+		NewItem(profile.Item{ID: "p4", Brand: "Nimbus", Category: "sneakers", Color: "red", Style: "casual", Price: 90, SizeSystem: 1}, nil),
 	}
 }
 
@@ -113,7 +113,7 @@ func BenchmarkRank100(b *testing.B) {
 	items := make([]Item, 100)
 	text := make([]float32, 100)
 	for i := range items {
-		items[i] = NewItem(fmt.Sprint("p", i), fmt.Sprint("brand", i%20), fmt.Sprint("cat", i%7), fmt.Sprint("c", i%9), fmt.Sprint("s", i%5), float64(20+i), 1, []float32{8, 9, 10})
+		items[i] = NewItem(profile.Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("brand", i%20), Category: fmt.Sprint("cat", i%7), Color: fmt.Sprint("c", i%9), Style: fmt.Sprint("s", i%5), Gender: []string{"men", "women", "unisex"}[i%3], Price: float64(20 + i), SizeSystem: 1}, []float32{8, 9, 10})
 		text[i] = float32(100 - i)
 	}
 	var p profile.Profile
@@ -163,5 +163,30 @@ func TestPersonalPriorWithALearnedModel(t *testing.T) {
 	}
 	if brand <= 0 {
 		t.Fatalf("the explanation should credit the brand affinity: %+v", ex)
+	}
+}
+
+// A customer who only ever looks at men's products sees a men's product above an
+// otherwise equal women's one; the gender affinity feature carries it.
+func TestGenderAffinityChangesOrder(t *testing.T) {
+	s := NewDefaultSnapshot()
+	items := []Item{
+		NewItem(profile.Item{ID: "w1", Brand: "Nimbus", Category: "running", Gender: "women", Price: 100}, nil),
+		NewItem(profile.Item{ID: "m1", Brand: "Nimbus", Category: "running", Gender: "men", Price: 100}, nil),
+	}
+	var p profile.Profile
+	for i := 0; i < 5; i++ {
+		p.Apply(profile.Clicked, profile.Item{ID: fmt.Sprint("m", i+2), Brand: "Nimbus", Category: "running", Gender: "men", Price: 100}, int64(1000+i))
+	}
+	var b Buffers
+	q := QueryKey("running shoes")
+	if got := s.Rank(q, nil, items, []float32{1, 1}, &b); got[0] != 0 {
+		t.Fatalf("without a profile the retrieval order stands, got %v", got)
+	}
+	if got := s.Rank(q, &p, items, []float32{1, 1}, &b); got[0] != 1 {
+		t.Errorf("a customer of men's products should see m1 first, got %v", got)
+	}
+	if g := b.Feats[1*NumFeatures+FGenderLift]; g <= 0 || b.Feats[0*NumFeatures+FGenderLift] >= 0 {
+		t.Errorf("gender affinity: men's %v, women's %v", g, b.Feats[FGenderLift])
 	}
 }

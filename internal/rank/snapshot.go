@@ -45,6 +45,7 @@ var DefaultLinear = [NumFeatures]float32{
 	FCategoryLift:    0.35,
 	FColorLift:       0.25,
 	FStyleLift:       0.25,
+	FGenderLift:      0.45,
 	FPriceFit:        0.08,
 	FCoVisit:         0.3,
 	FRecent:          0.2,

@@ -679,7 +679,7 @@ func itemOf(p *catalog.Product) rank.Item {
 			}
 		}
 	}
-	return rank.NewItem(p.ProductID, p.Brand, p.Category, p.Color, p.Style, p.Price, system, inStock)
+	return rank.NewItem(profile.ItemOf(p), inStock)
 }
 
 // retrieveAll is the retrieval query training uses to score what a query matches.

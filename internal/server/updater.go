@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/event"
 	"github.com/bespokesearch/bespoke/internal/profile"
 	"github.com/bespokesearch/bespoke/internal/store"
@@ -176,7 +175,7 @@ func (s *Server) profileItem(id string) (profile.Item, bool) {
 	if !ok {
 		return profile.Item{}, false
 	}
-	return profile.Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color, Style: p.Style, Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}, true
+	return profile.ItemOf(p), true
 }
 
 // isErased reports whether the subject of a profile key was erased (its late events are ignored).

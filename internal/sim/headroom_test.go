@@ -122,6 +122,8 @@ func TestOracleHeadroom(t *testing.T) {
 	lift := orc.SearchCTR()/base.SearchCTR() - 1
 	cut := 1 - orc.SizeReturnRate()/base.SizeReturnRate()
 	cutTrusting := 1 - orcTrusting/baseTrusting
+	t.Logf("searches with a click (the demo's click-through rate) %.3f -> %.3f (%+.0f%%)",
+		base.ClickedSearchShare(), orc.ClickedSearchShare(), 100*(orc.ClickedSearchShare()/base.ClickedSearchShare()-1))
 	t.Logf("clicks per search %.3f -> %.3f (%+.0f%%); repeated searches %.3f -> %.3f; size-return rate %.3f -> %.3f (-%.0f%%), "+
 		"among customers who trust recommendations %.3f -> %.3f (-%.0f%%); recommendations taken %d of %d",
 		base.SearchCTR(), orc.SearchCTR(), 100*lift, base.RepeatedSearchShare(), orc.RepeatedSearchShare(),

@@ -25,6 +25,7 @@ type Metrics struct {
 	Events           int            `json:"events"`
 	ByEvent          map[string]int `json:"by_event"`
 	Searches         int            `json:"searches"`
+	ClickedSearches  int            `json:"clicked_searches"`        // searches with at least one click (the demo's click-through rate)
 	RepeatedSearches int            `json:"repeated_searches"`       // a search from the same device within 5 min of one without a click
 	Impressions      []int          `json:"impressions_by_position"` // [0] is position 1
 	Clicks           []int          `json:"clicks_by_position"`
@@ -69,6 +70,7 @@ func (m *Metrics) add(o *Metrics) {
 		m.ByEvent[k] += v
 	}
 	m.Searches += o.Searches
+	m.ClickedSearches += o.ClickedSearches
 	m.RepeatedSearches += o.RepeatedSearches
 	for len(m.Impressions) < len(o.Impressions) {
 		m.Impressions = append(m.Impressions, 0)
@@ -147,6 +149,15 @@ func (m *Metrics) SearchCTR() float64 {
 	return float64(c) / float64(m.Searches)
 }
 
+// ClickedSearchShare is the share of searches with at least one click: the demo's
+// click-through rate.
+func (m *Metrics) ClickedSearchShare() float64 {
+	if m.Searches == 0 {
+		return 0
+	}
+	return float64(m.ClickedSearches) / float64(m.Searches)
+}
+
 // WriteText prints the figures for people.
 func (m *Metrics) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "events: %d\n", m.Events)
@@ -158,7 +169,7 @@ func (m *Metrics) WriteText(w io.Writer) {
 	for _, k := range names {
 		fmt.Fprintf(w, "  %-28s %9d\n", k, m.ByEvent[k])
 	}
-	fmt.Fprintf(w, "searches: %d, clicks per search %.3f, repeated searches %.2f%%\n", m.Searches, m.SearchCTR(), 100*m.RepeatedSearchShare())
+	fmt.Fprintf(w, "searches: %d, clicks per search %.3f, searches with a click %.2f%%, repeated searches %.2f%%\n", m.Searches, m.SearchCTR(), 100*m.ClickedSearchShare(), 100*m.RepeatedSearchShare())
 	ctr := m.CTRByPosition(10)
 	var b strings.Builder
 	for i, v := range ctr {
@@ -275,6 +286,9 @@ func Summarize(dir string) (Metrics, error) {
 				m.click(props.Position - 1)
 			}
 			if d := devs[key]; d != nil && d.search == props.SearchID {
+				if !d.clicked {
+					m.ClickedSearches++
+				}
 				d.clicked = true
 			}
 		case event.OrderCompleted:

@@ -153,6 +153,9 @@ func (wk *worker) session(ctx context.Context, r *rand.Rand, ci int, c *customer
 			wk.stats.impress(len(res.items))
 		}
 		clicks := w.examine(r, c, &it, res.items)
+		if len(clicks) > 0 {
+			wk.stats.ClickedSearches++
+		}
 		satisfied := false
 		for _, pos := range clicks {
 			p := res.items[pos]

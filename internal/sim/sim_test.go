@@ -224,7 +224,8 @@ func TestClickThroughFallsWithPosition(t *testing.T) {
 	// Summarize recounts from the files exactly what Generate counted
 	if !reflect.DeepEqual(m.ByEvent, st.ByEvent) || !reflect.DeepEqual(m.Impressions, st.Impressions) ||
 		!reflect.DeepEqual(m.Clicks, st.Clicks) || m.LinesBySizeError != st.LinesBySizeError ||
-		m.SizeReturnsBySizeError != st.SizeReturnsBySizeError || m.Searches != st.Searches || m.Orders != st.Orders {
+		m.SizeReturnsBySizeError != st.SizeReturnsBySizeError || m.Searches != st.Searches || m.Orders != st.Orders ||
+		m.ClickedSearches != st.ClickedSearches || m.ClickedSearches == 0 {
 		t.Errorf("Summarize differs from Stats:\nsummarize %+v\nstats     %+v", m, st.Metrics)
 	}
 	if d := m.RepeatedSearches - st.RepeatedSearches; d < -3 || d > 3 || m.RepeatedSearches == 0 {

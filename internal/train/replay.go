@@ -94,7 +94,7 @@ func newReplay(products []catalog.Product, text textFor, split time.Time) *repla
 				inStock = append(inStock, v)
 			}
 		}
-		r.items[i] = rank.NewItem(p.ProductID, p.Brand, p.Category, p.Color, p.Style, p.Price, sys, inStock)
+		r.items[i] = rank.NewItem(profile.ItemOf(p), inStock)
 	}
 	r.sizes.init()
 	return r
@@ -105,8 +105,7 @@ func (r *replay) lookup(id string) (profile.Item, bool) {
 	if !ok {
 		return profile.Item{}, false
 	}
-	p := &r.products[i]
-	return profile.Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color, Style: p.Style, Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}, true
+	return profile.ItemOf(&r.products[i]), true
 }
 
 func subjectOf(row *lake.Row) string {

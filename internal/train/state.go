@@ -58,7 +58,8 @@ func catalogShares(products []catalog.Product) (shares [profile.NumFacets]map[ui
 	}
 	for i := range products {
 		p := &products[i]
-		for fi, v := range [profile.NumFacets]string{p.Brand, p.Category, p.Color, p.Style} {
+		it := profile.ItemOf(p)
+		for fi, v := range it.FacetValues() {
 			if v != "" {
 				counts[fi][profile.Hash(v)]++
 				totals[fi]++
