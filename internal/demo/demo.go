@@ -73,7 +73,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Quick {
 		cfg.Products, cfg.Customers, cfg.Days = 3000, 4000, 21
 	}
-	historyDays := cfg.Days * 2 / 3
+	historyDays, abEnd := cfg.Days*2/3, cfg.Days
+	// After the A/B period the world runs on without shoppers until the returns of the
+	// period's orders have all come back: the size-related return rate is then that of
+	// the period's orders, not of the few returns that beat the period's end.
+	cfg.Days += cfg.Returns.MaxDelayDays + 1
 	step := func(format string, a ...any) {
 		fmt.Fprintf(o.Progress, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
@@ -119,8 +123,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	step("world: %d products, %d customers, %d days; history = days 0-%d, A/B test = days %d-%d",
-		cfg.Products, cfg.Customers, cfg.Days, historyDays-1, historyDays, cfg.Days-1)
+	step("world: %d products, %d customers; history = days 0-%d, A/B test = days %d-%d, then its orders' returns until day %d",
+		cfg.Products, cfg.Customers, historyDays-1, historyDays, abEnd-1, cfg.Days-1)
 	live := sim.LiveOptions{Target: base, WriteKey: writeKey, AdminToken: token, Concurrency: 4}
 	live.ToDay = historyDays
 	st, err := world.PlayLive(ctx, live, prefixWriter{o.Progress, "  history: "})
@@ -150,12 +154,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	abStart := cfg.Start.AddDate(0, 0, historyDays)
-	live.FromDay, live.ToDay, live.SkipCatalog = historyDays, cfg.Days, true
+	live.FromDay, live.ToDay, live.SkipCatalog = historyDays, abEnd, true
 	st, err = world.PlayLive(ctx, live, prefixWriter{o.Progress, "  A/B: "})
 	if err != nil {
 		return nil, fmt.Errorf("playing the A/B period: %w", err)
 	}
 	step("A/B period played: %d events, %d searches in %s", st.Events, st.Searches, st.Duration.Round(time.Second))
+	live.FromDay, live.ToDay, live.ReturnsOnly = abEnd, cfg.Days, true
+	st, err = world.PlayLive(ctx, live, prefixWriter{o.Progress, "  returns: "})
+	if err != nil {
+		return nil, fmt.Errorf("playing the returns of the A/B period: %w", err)
+	}
+	step("returns of the A/B period's orders played: %d events in %s", st.Events, st.Duration.Round(time.Second))
 	step("flushing the lake…")
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err = srv.Flush(fctx)
@@ -164,7 +174,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	m, err := srv.BusinessMetrics(req, abStart, abStart.AddDate(0, 0, cfg.Days-historyDays+60))
+	m, err := srv.BusinessMetrics(req, abStart, cfg.Start.AddDate(0, 0, cfg.Days))
 	if err != nil {
 		return nil, fmt.Errorf("computing the A/B metrics: %w", err)
 	}

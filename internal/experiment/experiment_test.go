@@ -113,6 +113,11 @@ func TestComputeMetrics(t *testing.T) {
 	if c.SizeReturnRate.Value != 1 || p.SizeReturnRate.Value != 0 {
 		t.Errorf("size returns: control %v personalized %v", c.SizeReturnRate, p.SizeReturnRate)
 	}
+	// the returns came two days later: that day counts in the totals above, but
+	// without searches it has no rates of its own to list
+	if len(rep.Daily) != 1 || rep.Daily[0].Day != "2026-10-01" {
+		t.Errorf("daily: %+v", rep.Daily)
+	}
 	for _, ch := range rep.Changes {
 		if ch.Metric == "click-through rate" && !(ch.Diff > 0 && ch.CI95[0] > 0) {
 			t.Errorf("CTR change %+v should be positive with a CI above zero", ch)

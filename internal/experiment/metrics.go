@@ -519,6 +519,9 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		mergeHist(posC, p.posClicked)
 		mergeHist(posB, p.posBought)
 		interLists += p.lists[Interleaved]
+		if !anySearch(units) {
+			continue // only returns of earlier orders: they count in the totals, the day has no rates of its own
+		}
 		dm := DayMetrics{Day: p.day.Format("2006-01-02")}
 		byArm := groupByArm(units)
 		exposed := countExposed(units, anonymous)
@@ -596,6 +599,16 @@ func (p *dayPart) arms(lastArm map[string]string, orderUnit map[string]unit) map
 		lastArm[subject] = a
 	}
 	return out
+}
+
+// anySearch reports whether any unit searched or was shown a list.
+func anySearch(units map[unit]*sums) bool {
+	for _, s := range units {
+		if s.searches > 0 || s.lists > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // countExposed counts per arm the units that were shown the arm (a search or a list)

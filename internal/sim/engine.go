@@ -196,6 +196,9 @@ func (w *World) runDay(ctx context.Context, day int, workers []*worker) ([]rec, 
 		wk.recs = wk.recs[:0]
 		wk.arena = wk.arena[:0]
 		clear(wk.sc.cache)
+		if w.closed {
+			continue // no shoppers: only what comes due
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -37,6 +37,10 @@ type LiveOptions struct {
 	FromDay, ToDay int
 	// Truth, if not nil, gets the truth lines (purchases, searches) of the window.
 	Truth io.Writer
+	// ReturnsOnly plays the window without shoppers: only what comes due in it is
+	// sent, the returns of earlier orders. A store measures the size returns of a
+	// test's orders this way, once their return windows have closed.
+	ReturnsOnly bool
 }
 
 // Live builds the world of cfg and plays the window of opt against a running server
@@ -106,12 +110,13 @@ func (w *World) PlayLive(ctx context.Context, opt LiveOptions, progress io.Write
 	cfg.Workers = opt.Concurrency
 	saved := w.cfg
 	w.cfg = cfg
+	w.closed = opt.ReturnsOnly
 	st, err := w.play(lctx, opt.FromDay, opt.ToDay, le, func(wk *worker) {
 		b := &batcher{le: le}
 		le.batchers = append(le.batchers, b)
 		wk.out = b.add
 	}, nil, opt.Truth, progress)
-	w.cfg = saved
+	w.cfg, w.closed = saved, false
 	close(le.sends)
 	le.senders.Wait()
 	if err == nil {

@@ -289,3 +289,47 @@ func TestLiveReportsServerErrors(t *testing.T) {
 		t.Error("a cancelled context did not stop Live")
 	}
 }
+
+// A window played with ReturnsOnly has no shoppers: the server gets only the returns
+// of earlier orders that come due in it, and every return of the shopping window's
+// orders (decided at checkout) is delivered by the end of the world.
+func TestLiveReturnsOnlyWindow(t *testing.T) {
+	store := newFakeStore()
+	store.refusals = 0
+	srv := httptest.NewServer(store)
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Products, cfg.Customers = 300, 600
+	cfg.Days = 3 + cfg.Returns.MaxDelayDays + 1
+	w, err := NewWorld(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth bytes.Buffer
+	opt := LiveOptions{Target: srv.URL, WriteKey: "wk", AdminToken: "adm", Concurrency: 2, ToDay: 3, Truth: &truth}
+	shop, err := w.PlayLive(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.FromDay, opt.ToDay, opt.ReturnsOnly, opt.SkipCatalog, opt.Truth = 3, 0, true, true, nil
+	tail, err := w.PlayLive(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tail.Searches != 0 || tail.Orders != 0 || tail.Events == 0 || tail.Events != tail.ByEvent[event.ProductReturned] {
+		t.Fatalf("the returns-only window: %d searches, %d orders, %d events of which %d returns",
+			tail.Searches, tail.Orders, tail.Events, tail.ByEvent[event.ProductReturned])
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	returned := 0
+	for _, e := range store.events {
+		if e.Event == event.ProductReturned {
+			returned++
+		}
+	}
+	if returned != shop.Returns || returned != shop.ByEvent[event.ProductReturned]+tail.Events {
+		t.Errorf("returns decided in the shopping window %d, delivered %d (%d in it, %d after)",
+			shop.Returns, returned, shop.ByEvent[event.ProductReturned], tail.Events)
+	}
+}

@@ -109,6 +109,7 @@ type World struct {
 	counts    []float32 // purchases and clicks per product during the current day (merged nightly)
 	future    map[int][]rec
 	nextDay   int
+	closed    bool // the window being played has no shoppers (LiveOptions.ReturnsOnly)
 	stats     Stats
 }
 
