@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/event"
 	"github.com/bespokesearch/bespoke/internal/experiment"
 	"github.com/bespokesearch/bespoke/internal/gbdt"
 	"github.com/bespokesearch/bespoke/internal/rank"
@@ -165,7 +166,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("playing the returns of the A/B period: %w", err)
 	}
-	step("returns of the A/B period's orders played: %d events in %s", st.Events, st.Duration.Round(time.Second))
+	step("days after the A/B period played: %d returns of its orders (and %d other events of sessions that ran past its end) in %s",
+		st.ByEvent[event.ProductReturned], st.Events-st.ByEvent[event.ProductReturned], st.Duration.Round(time.Second))
 	step("flushing the lake…")
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err = srv.Flush(fctx)

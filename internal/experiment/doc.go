@@ -8,6 +8,7 @@
 // (wins/ties/losses of the personalized ranker's team, a sign test and a bootstrap CI).
 // Whole-window CIs come from a bootstrap over customers (the unit of randomization, so
 // clustered events are not treated as independent); daily ones from the delta method.
+// A day with only returns of earlier orders counts in the totals and has no daily row.
 // Each day's per-customer sums are cached (Cache) under a fingerprint of that day's
 // lake files, so a report over a long window reads only the days that changed.
 //

@@ -519,7 +519,7 @@ func (c *Cache) Compute(ctx context.Context, st lake.Storage, from, to time.Time
 		mergeHist(posC, p.posClicked)
 		mergeHist(posB, p.posBought)
 		interLists += p.lists[Interleaved]
-		if !anySearch(units) {
+		if !anyActivity(units) {
 			continue // only returns of earlier orders: they count in the totals, the day has no rates of its own
 		}
 		dm := DayMetrics{Day: p.day.Format("2006-01-02")}
@@ -601,10 +601,10 @@ func (p *dayPart) arms(lastArm map[string]string, orderUnit map[string]unit) map
 	return out
 }
 
-// anySearch reports whether any unit searched or was shown a list.
-func anySearch(units map[unit]*sums) bool {
+// anyActivity reports whether any unit searched, was shown a list or ordered.
+func anyActivity(units map[unit]*sums) bool {
 	for _, s := range units {
-		if s.searches > 0 || s.lists > 0 {
+		if s.searches > 0 || s.lists > 0 || s.orders > 0 {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +61,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if _, err := UnmarshalSnapshot(b[:len(b)-3], linearCodec); err == nil {
 		t.Error("truncated snapshot must be refused")
+	}
+	old := append([]byte{1}, b[1:]...)
+	if _, err := UnmarshalSnapshot(old, linearCodec); err == nil || !strings.Contains(err.Error(), "older Bespoke") || !strings.Contains(err.Error(), "bespoke train") {
+		t.Errorf("a format 1 snapshot: %v; want a refusal that says to retrain", err)
 	}
 }
 

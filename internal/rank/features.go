@@ -26,9 +26,9 @@ const (
 	NumFeatures
 )
 
-// The affinity features follow the profile's facets in order (Extract fills
-// FBrandLift+facet); this fails to compile if they part.
-var _ [0]struct{} = [FGenderLift - FBrandLift - profile.Gender]struct{}{}
+// The affinity features are the profile's facets in order, FBrandLift+facet (Extract
+// fills them so), and FPriceFit follows the last; this fails to compile if they part.
+var _ [0]struct{} = [FPriceFit - FBrandLift - profile.NumFacets]struct{}{}
 
 // FeatureNames are the names used in reports and explanations.
 var FeatureNames = [NumFeatures]string{

@@ -200,17 +200,27 @@ func (s *Server) loadVersion(ctx context.Context, m ModelInfo) (*rank.Snapshot, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot load model %s: %w", m.Version, err)
 	}
-	var sm *size.Model
-	if m.SizeChunks > 0 {
-		sb, err := s.getChunks(ctx, "model/"+m.Version+"/size/", m.SizeChunks)
-		if err != nil {
-			return nil, nil, err
-		}
-		if sm, err = size.UnmarshalModel(sb); err != nil {
-			return nil, nil, fmt.Errorf("cannot load the size model of %s: %w", m.Version, err)
-		}
+	sm, err := s.loadSizeModel(ctx, m)
+	if err != nil {
+		return nil, nil, err
 	}
 	return snap, sm, nil
+}
+
+// loadSizeModel loads the size model of version m (nil if it has none).
+func (s *Server) loadSizeModel(ctx context.Context, m ModelInfo) (*size.Model, error) {
+	if m.SizeChunks == 0 {
+		return nil, nil
+	}
+	sb, err := s.getChunks(ctx, "model/"+m.Version+"/size/", m.SizeChunks)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := size.UnmarshalModel(sb)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the size model of %s: %w", m.Version, err)
+	}
+	return sm, nil
 }
 
 // loadActive puts the active published version (if any) in service at startup.
@@ -224,7 +234,24 @@ func (s *Server) loadActive(ctx context.Context) error {
 	}
 	s.models.mu.Lock()
 	defer s.models.mu.Unlock()
-	return s.activateLocked(ctx, string(b), nil, nil)
+	err = s.activateLocked(ctx, string(b), nil, nil)
+	if err == nil {
+		return nil
+	}
+	// A ranking snapshot this binary cannot read (one written before its features
+	// changed) must not also take the size model, which does not depend on them, out
+	// of service: serve it with the default ranking until the next training run.
+	list, lerr := s.modelList(ctx)
+	if lerr != nil {
+		return err
+	}
+	if i := slices.IndexFunc(list, func(m ModelInfo) bool { return m.Version == string(b) }); i >= 0 {
+		if sm, serr := s.loadSizeModel(ctx, list[i]); serr == nil && sm != nil {
+			s.serveSizeModel(sm)
+			return fmt.Errorf("%w (its size model is in service; train to replace the ranking)", err)
+		}
+	}
+	return err
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {

@@ -177,6 +177,36 @@ func TestSizeProfilesSurviveRestart(t *testing.T) {
 		}
 	}
 
+	// A ranking snapshot the binary cannot read (as one written before the ranking's
+	// features changed) falls back to the default ranking, but keeps the size model.
+	ctx := context.Background()
+	active, err := srv.backend.Get(ctx, []byte("model/active"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("model/" + string(active) + "/rank/0")
+	chunk, err := srv.backend.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := append([]byte{1}, chunk[1:]...) // snapshot format 1
+	if err := srv.backend.Put(ctx, key, old); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	srv, ts, stop = startServerWith(t, dataDir)
+	if v := srv.active.Load().Version; v != "default" {
+		t.Errorf("an unreadable snapshot is in service as %q", v)
+	}
+	for i, p := range pairs {
+		if after := sizeAnswer(t, ts.URL, p.customer, p.product); !reflect.DeepEqual(after, before[i]) {
+			t.Errorf("with the ranking unreadable, customer %s, product %s: %v, before %v", p.customer, p.product, after, before[i])
+		}
+	}
+	if err := srv.backend.Put(ctx, key, chunk); err != nil {
+		t.Fatal(err)
+	}
+
 	// Online: a new customer buys a shoe and keeps it, another answers a survey.
 	var shoe, shoeSize string
 	for _, l := range strings.Split(strings.TrimSpace(string(cat)), "\n") {

@@ -37,9 +37,10 @@ type LiveOptions struct {
 	FromDay, ToDay int
 	// Truth, if not nil, gets the truth lines (purchases, searches) of the window.
 	Truth io.Writer
-	// ReturnsOnly plays the window without shoppers: only what comes due in it is
-	// sent, the returns of earlier orders. A store measures the size returns of a
-	// test's orders this way, once their return windows have closed.
+	// ReturnsOnly plays the window without shoppers: only what earlier days left due
+	// in it is sent — the returns of their orders, and the end of sessions that ran
+	// past midnight. A store measures the size returns of a test's orders this way,
+	// once their return windows have closed.
 	ReturnsOnly bool
 }
 

@@ -82,7 +82,7 @@ var rankerDescriptions = map[string]string{
 	"logged":                 "the order the logging ranker showed",
 	"bm25":                   "text relevance only",
 	"popularity":             "position-debiased query–item click-through and item popularity",
-	"affinity":               "customer affinities (brand, category, colour, style, price)",
+	"affinity":               "customer affinities (brand, category, colour, style, gender, price)",
 	"covisitation":           "co-visitation neighbours of the customer's recent items",
 	"size_fit":               "the customer's predicted size is in stock",
 	"default_linear":         "the hand-set linear combination serving uses without a model",
