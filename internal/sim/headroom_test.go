@@ -135,4 +135,36 @@ func TestOracleHeadroom(t *testing.T) {
 	if cutTrusting < 0.4 || cut < 0.2 {
 		t.Errorf("true-size recommendations cut size returns by only %.0f%% (%.0f%% among those who trust them)", 100*cut, 100*cutTrusting)
 	}
+	// the gender a product is cut for alone: the built-in order, with products not cut
+	// for the customer's (first) wearer moved below the others
+	gender, _ := playWith(t, cfg, func(w *World) env { return genderEnv{offline{w}} })
+	gl := gender.ClickedSearchShare()/base.ClickedSearchShare() - 1
+	t.Logf("the wearer's gender alone: searches with a click %.3f -> %.3f (%+.0f%%)", base.ClickedSearchShare(), gender.ClickedSearchShare(), 100*gl)
+	if gl < 0.05 {
+		t.Errorf("ranking by the wearer's gender lifts searches with a click by only %.0f%%", 100*gl)
+	}
+}
+
+// genderEnv is a store that knows only each customer's (first) wearer's gender: it
+// keeps the built-in ranker's top 100 in order, products cut for that wearer first.
+type genderEnv struct{ offline }
+
+func (g genderEnv) search(ctx context.Context, wk *worker, q, uid, anon string) (searchResult, error) {
+	res, err := g.offline.search(ctx, wk, q, uid, anon)
+	if err != nil {
+		return res, err
+	}
+	w := g.w
+	want := w.customers[wk.cust].wearers[0].gender
+	cands := w.rankBuiltin(q, 100, wk.sc)
+	items := make([]int32, 0, len(cands))
+	for pass := 0; pass < 2; pass++ {
+		for _, p := range cands {
+			if genderOK(want, w.products[p].gender) == (pass == 0) {
+				items = append(items, p)
+			}
+		}
+	}
+	res.items = items[:min(len(items), w.cfg.Query.ListSize)]
+	return res, nil
 }
