@@ -265,11 +265,18 @@ func TestLiveAgainstAServer(t *testing.T) {
 	}
 }
 
-func TestLiveReportsServerErrors(t *testing.T) {
+// reliableStore is a fake store that never answers 503, behind a test HTTP server
+// closed with the test.
+func reliableStore(t *testing.T) (*fakeStore, *httptest.Server) {
 	store := newFakeStore()
 	store.refusals = 0
 	srv := httptest.NewServer(store)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return store, srv
+}
+
+func TestLiveReportsServerErrors(t *testing.T) {
+	_, srv := reliableStore(t)
 	cfg := DefaultConfig()
 	cfg.Products, cfg.Customers, cfg.Days = 100, 100, 1
 	_, err := Live(context.Background(), cfg, LiveOptions{Target: srv.URL, WriteKey: "wrong", AdminToken: "adm"}, nil)
@@ -295,10 +302,7 @@ func TestLiveReportsServerErrors(t *testing.T) {
 // that ran past midnight — and every return of the shopping window's orders (decided
 // at checkout) is delivered by the end of the world.
 func TestLiveReturnsOnlyWindow(t *testing.T) {
-	store := newFakeStore()
-	store.refusals = 0
-	srv := httptest.NewServer(store)
-	defer srv.Close()
+	store, srv := reliableStore(t)
 	cfg := DefaultConfig()
 	cfg.Products, cfg.Customers = 300, 600
 	cfg.Days = 3 + cfg.Returns.MaxDelayDays + 1
