@@ -403,7 +403,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					t.Fatal(err1, err2)
 				}
 				key := rec.Basis + " " + p.SizeSystem + " " + p.Gender
-				keys := []string{key, rec.Basis, "all"}
+				keys := []string{key, rec.Basis, "all", rec.Basis + " item verdict " + rec.ProductFit}
 				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo != 0 && er == eo {
 					keys = append(keys, fmt.Sprintf("%s both wrong: true offset %+.1f, verdict %s", rec.Basis, truthOffset[p.ProductID], rec.ProductFit))
 				}
