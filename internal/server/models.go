@@ -161,13 +161,9 @@ func (s *Server) publish(ctx context.Context, res *train.Result, force bool) (bo
 
 // activateLocked makes version v the one in service, loading it when snap is nil.
 func (s *Server) activateLocked(ctx context.Context, v string, snap *rank.Snapshot, sm *size.Model) error {
-	list, err := s.modelList(ctx)
+	list, i, err := s.publishedModel(ctx, v)
 	if err != nil {
 		return err
-	}
-	i := slices.IndexFunc(list, func(m ModelInfo) bool { return m.Version == v })
-	if i < 0 {
-		return fmt.Errorf("no published model %q", v)
 	}
 	if snap == nil {
 		if snap, sm, err = s.loadVersion(ctx, list[i]); err != nil {
@@ -241,17 +237,26 @@ func (s *Server) loadActive(ctx context.Context) error {
 	// A ranking snapshot this binary cannot read (one written before its features
 	// changed) must not also take the size model, which does not depend on them, out
 	// of service: serve it with the default ranking until the next training run.
-	list, lerr := s.modelList(ctx)
-	if lerr != nil {
-		return err
-	}
-	if i := slices.IndexFunc(list, func(m ModelInfo) bool { return m.Version == string(b) }); i >= 0 {
+	if list, i, lerr := s.publishedModel(ctx, string(b)); lerr == nil {
 		if sm, serr := s.loadSizeModel(ctx, list[i]); serr == nil && sm != nil {
 			s.serveSizeModel(sm)
 			return fmt.Errorf("%w (its size model is in service; train to replace the ranking)", err)
 		}
 	}
 	return err
+}
+
+// publishedModel returns the list of published models and the index of version v in it.
+func (s *Server) publishedModel(ctx context.Context, v string) ([]ModelInfo, int, error) {
+	list, err := s.modelList(ctx)
+	if err != nil {
+		return nil, -1, err
+	}
+	i := slices.IndexFunc(list, func(m ModelInfo) bool { return m.Version == v })
+	if i < 0 {
+		return nil, -1, fmt.Errorf("no published model %q", v)
+	}
+	return list, i, nil
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
