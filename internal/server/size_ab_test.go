@@ -303,8 +303,9 @@ func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) 
 // counterfactualSizes scores the trained size model against the simulator's truth
 // without playing: for signed-in customers and products of their wearers' gender, the
 // size-return probability (Returns.SizeProb by |size error|, Returns.WidthProb for a
-// shoe of the wrong width) of the size the model recommends against that of the size
-// the shopper picks on their own, by the recommendation's basis.
+// shoe of the wrong width) of the size a shopper who trusts the advice takes
+// (sim.World.AdvisedSize: the advice applied to their own idea of their size) against
+// that of the size the shopper picks on their own, by the recommendation's basis.
 // past are the history's purchases per customer, for BESPOKE_SIZE_AB_DIFF's examples.
 func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string) {
 	cfg := world.Config()
@@ -394,20 +395,24 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				if err != nil || !ok {
 					continue
 				}
-				if !inStock(p, own) || !inStock(p, rec.RecommendedSize) {
+				advised, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, rec.RecommendedSize, rec.Advice, rec.SizeSteps)
+				if err != nil || !ok {
+					continue
+				}
+				if !inStock(p, own) || !inStock(p, advised) {
 					continue // the shopper substitutes or walks away (a different question)
 				}
 				eo, wo, _, err1 := world.SizeFit(c.ID, wi, p.ProductID, own)
-				er, wr, _, err2 := world.SizeFit(c.ID, wi, p.ProductID, rec.RecommendedSize)
+				er, wr, _, err2 := world.SizeFit(c.ID, wi, p.ProductID, advised)
 				if err1 != nil || err2 != nil {
 					t.Fatal(err1, err2)
 				}
 				key := rec.Basis + " " + p.SizeSystem + " " + p.Gender
-				keys := []string{key, rec.Basis, "all", rec.Basis + " item verdict " + rec.ProductFit}
+				keys := []string{key, rec.Basis, "all", rec.Basis + " item verdict " + rec.ProductFit, rec.Basis + " advice " + rec.Advice}
 				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo != 0 && er == eo {
 					keys = append(keys, fmt.Sprintf("%s both wrong: true offset %+.1f, verdict %s", rec.Basis, truthOffset[p.ProductID], rec.ProductFit))
 				}
-				if own != rec.RecommendedSize {
+				if own != advised {
 					keys = append(keys, rec.Basis+" where they differ")
 					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo == 0 {
 						keys = append(keys, rec.Basis+" moved off right: "+noteKind(rec.FitNote), fmt.Sprintf("%s moved off right: true offset %+.1f", rec.Basis, truthOffset[p.ProductID]))
@@ -415,7 +420,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && truthOffset[p.ProductID] == 0 && examples < 40 {
 						examples++
 						t.Logf("example %s w%d %s %s %s brand %s model fit %+v; own %s rec %s (err %+.1f) %q; profile %+v; past %q",
-							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, rec.RecommendedSize, er, rec.FitNote, prof.Sizes, past[c.ID])
+							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
 					}
 				}
 				for _, k := range keys {
@@ -433,7 +438,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if er == 0 {
 						x.recExact++
 					}
-					if own != rec.RecommendedSize {
+					if own != advised {
 						if x.diff == nil {
 							x.diff = map[string]int{}
 						}

@@ -40,8 +40,10 @@ func recLess(a, b rec) int {
 
 // sizeAdvice is a size recommendation as the storefront shows it.
 type sizeAdvice struct {
-	label string
-	basis string
+	label  string
+	basis  string
+	advice string // CONTRACT additions' /v1/size advice: usual, size_up, size_down, size ("": not said)
+	steps  int    // size_steps: for size_up/size_down, steps from the usual size
 }
 
 // personal reports whether the advice is for this customer: it rests on their own

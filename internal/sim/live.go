@@ -433,11 +433,13 @@ func (le *liveEnv) size(ctx context.Context, userID, anonID string, p int) (size
 	var ans struct {
 		RecommendedSize event.Flex `json:"recommended_size"`
 		Basis           string     `json:"basis"`
+		Advice          string     `json:"advice"`
+		SizeSteps       int        `json:"size_steps"`
 	}
 	if err := json.Unmarshal(data, &ans); err != nil {
 		return sizeAdvice{}, fmt.Errorf("cannot read the answer of /v1/size for %s: %w", le.w.catalog[p].ProductID, err)
 	}
-	return sizeAdvice{label: string(ans.RecommendedSize), basis: ans.Basis}, nil
+	return sizeAdvice{label: string(ans.RecommendedSize), basis: ans.Basis, advice: ans.Advice, steps: ans.SizeSteps}, nil
 }
 
 func (le *liveEnv) optOut(ctx context.Context, userID string) error {

@@ -92,12 +92,25 @@ func (w *World) ShopperSize(customerID string, wearer int, productID string) (la
 	if err != nil || p.sys < 0 || len(p.sizes) == 0 {
 		return "", false, err
 	}
-	v := float64(wr.belief[p.sys])
-	if off := w.brands[p.brand].offset[p.sys]; c.aware && off != 0 {
-		v -= off * sysScale[p.sys]
+	j, _ := w.ownSize(c, wr, p)
+	pi, _ := w.productIndex(productID)
+	return w.catalog[pi].Sizes[j].Size, true, nil
+}
+
+// AdvisedSize is the size the wearer takes in the product when they trust the store's
+// advice (a /v1/size answer's recommended_size, advice and size_steps; in stock or
+// not). ok is false for products without sizes and advice that names none of them.
+func (w *World) AdvisedSize(customerID string, wearer int, productID, recommended, advice string, steps int) (label string, ok bool, err error) {
+	c, wr, p, err := w.sizeSubjects(customerID, wearer, productID)
+	if err != nil || p.sys < 0 || len(p.sizes) == 0 {
+		return "", false, err
 	}
 	pi, _ := w.productIndex(productID)
-	return w.catalog[pi].Sizes[p.nearestSize(v)].Size, true, nil
+	j := w.advisedSize(c, wr, p, pi, sizeAdvice{label: recommended, advice: advice, steps: steps})
+	if j < 0 {
+		return "", false, nil
+	}
+	return w.catalog[pi].Sizes[j].Size, true, nil
 }
 
 // Wearers is how many people (1 or 2) a customer's account buys for.

@@ -30,6 +30,7 @@ type cartLine struct {
 	source string
 	rec    string // recommended size shown, if any
 	basis  string // what the recommendation rested on (live mode)
+	advice string // what it advised (live mode): usual, size_up, size_down, size
 	qty    int
 	wearer uint8
 }
@@ -573,10 +574,10 @@ func (w *World) examine(r *rand.Rand, c *customer, it *intent, items []int32) []
 	return clicks
 }
 
-// chooseSize picks the size the wearer buys: the recommended one when shown, meant
-// for them (not the store's generic "most customers keep 9") and trusted, else their
-// usual size, adjusted for the brand's sizing if they know it; the next size when
-// theirs is out of stock (sometimes), else nothing.
+// chooseSize picks the size the wearer buys: the advised one when advice is shown,
+// meant for them (not the store's generic "most customers keep 9") and trusted (see
+// advisedSize), else their usual size, adjusted for the brand's sizing if they know
+// it; the next size when theirs is out of stock (sometimes), else nothing.
 func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi uint8, pi int, uid, anon string) (cartLine, bool, error) {
 	w := wk.w
 	p := &w.products[pi]
@@ -593,28 +594,20 @@ func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi 
 	if err != nil {
 		return line, false, err
 	}
-	rec := adv.label
-	if rec != "" {
+	wr := &c.wearers[wi]
+	if adv.label != "" {
 		wk.stats.RecommendationsShown++
-		line.rec, line.basis = rec, adv.basis
+		line.rec, line.basis, line.advice = adv.label, adv.basis, adv.advice
 		if c.trusts && adv.personal() {
-			for j, s := range cp.Sizes {
-				if s.Size == rec && s.InStock {
-					line.size, line.source = j, "recommended"
-					wk.stats.RecommendationsTrusted++
-					return line, true, nil
-				}
+			if j := w.advisedSize(c, wr, p, pi, adv); j >= 0 && cp.Sizes[j].InStock {
+				line.size, line.source = j, "recommended"
+				wk.stats.RecommendationsTrusted++
+				return line, true, nil
 			}
 		}
 	}
-	wr := &c.wearers[wi]
-	v := float64(wr.belief[p.sys])
-	line.source = "usual"
-	if off := w.brands[p.brand].offset[p.sys]; c.aware && off != 0 {
-		v -= off * sysScale[p.sys]
-		line.source = "brand_adjusted"
-	}
-	j := p.nearestSize(v)
+	j, source := w.ownSize(c, wr, p)
+	line.source = source
 	if cp.Sizes[j].InStock {
 		line.size = j
 		return line, true, nil
@@ -628,6 +621,58 @@ func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi 
 		}
 	}
 	return line, false, nil
+}
+
+// ownSize is the index of the size the wearer picks in product p on their own: the
+// size nearest the one they believe is theirs, adjusted for the brand's sizing if they
+// know it (source "brand_adjusted", else "usual").
+func (w *World) ownSize(c *customer, wr *wearer, p *product) (int, string) {
+	v := float64(wr.belief[p.sys])
+	if off := w.brands[p.brand].offset[p.sys]; c.aware && off != 0 {
+		return p.nearestSize(v - off*sysScale[p.sys]), "brand_adjusted"
+	}
+	return p.nearestSize(v), "usual"
+}
+
+// sizeStep is one step of each size system in body units: half a US shoe size, a
+// letter, a waist inch (what "size up" means to a shopper).
+var sizeStep = [3]float64{0.5, 1, 1}
+
+// advisedSize is the index of the size a trusting wearer takes on advice adv for
+// product p (index pi), -1 if the advice names no size of it. Advice anchored on their
+// usual size is applied to the size they believe is theirs, which they know better
+// than the store does: "usual" is the size they would pick on their own, "size_up"
+// by n steps the first size at least n steps above the one they believe is theirs (a
+// shoe of 12.5 without half sizes above 12 is a 13); other advice names its size.
+func (w *World) advisedSize(c *customer, wr *wearer, p *product, pi int, adv sizeAdvice) int {
+	switch {
+	case adv.advice == "usual":
+		j, _ := w.ownSize(c, wr, p)
+		return j
+	case (adv.advice == "size_up" && adv.steps > 0) || (adv.advice == "size_down" && adv.steps < 0):
+		base := p.sizes[p.nearestSize(float64(wr.belief[p.sys]))]
+		target := float64(base) + float64(adv.steps)*sizeStep[p.sys]
+		if adv.steps > 0 {
+			for j, s := range p.sizes {
+				if float64(s) >= target-1e-6 {
+					return j
+				}
+			}
+			return len(p.sizes) - 1
+		}
+		for j := len(p.sizes) - 1; j >= 0; j-- {
+			if float64(p.sizes[j]) <= target+1e-6 {
+				return j
+			}
+		}
+		return 0
+	}
+	for j, s := range w.catalog[pi].Sizes {
+		if s.Size == adv.label {
+			return j
+		}
+	}
+	return -1
 }
 
 var sizeReasons = []string{"not_as_pictured", "quality", "other"}
@@ -760,6 +805,9 @@ func (wk *worker) order(t int64, r *rand.Rand, ci int, c *customer, uid, anon st
 				to.str("recommended_size", l.rec)
 				if l.basis != "" {
 					to.str("recommended_basis", l.basis)
+				}
+				if l.advice != "" {
+					to.str("recommended_advice", l.advice)
 				}
 			}
 			to.bool("returned", reason != "")

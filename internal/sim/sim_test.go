@@ -619,3 +619,59 @@ func TestSizeOracle(t *testing.T) {
 		}
 	}
 }
+
+// A trusting shopper applies advice anchored on the usual size to the size they
+// believe is theirs: "usual" is their own pick, "size_up" by n steps lands n steps
+// (or the first size beyond, where the chart skips half sizes) above the size they
+// believe is theirs, "size_down" as far below, and other advice is the named size.
+func TestAdvisedSize(t *testing.T) {
+	w, err := NewWorld(smallConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prods := w.Products()
+	cust := CustomerID(0)
+	checked := 0
+	for i := range prods {
+		p := &prods[i]
+		if len(p.Sizes) < 5 {
+			continue
+		}
+		own, ok, err := w.ShopperSize(cust, 0, p.ProductID)
+		if err != nil || !ok {
+			continue // a product cut for the other wearer's system or none
+		}
+		if got, _, _ := w.AdvisedSize(cust, 0, p.ProductID, "nonsense", "usual", 0); got != own {
+			t.Fatalf("%s: usual advice gives %q, own pick %q", p.ProductID, got, own)
+		}
+		if got, ok, _ := w.AdvisedSize(cust, 0, p.ProductID, p.Sizes[0].Size, "size", 0); !ok || got != p.Sizes[0].Size {
+			t.Fatalf("%s: named advice %q gives %q", p.ProductID, p.Sizes[0].Size, got)
+		}
+		if _, ok, _ := w.AdvisedSize(cust, 0, p.ProductID, "no such size", "size", 0); ok {
+			t.Fatalf("%s: a named size the product does not have was taken", p.ProductID)
+		}
+		// the belief, without brand awareness: the size "usual" would be for a shopper unaware of brands
+		ci, _ := w.customerIndex(cust)
+		pi, _ := w.productIndex(p.ProductID)
+		wp := &w.products[pi]
+		base := wp.nearestSize(float64(w.customers[ci].wearers[0].belief[wp.sys]))
+		up, _, _ := w.AdvisedSize(cust, 0, p.ProductID, "", "size_up", 2)
+		down, _, _ := w.AdvisedSize(cust, 0, p.ProductID, "", "size_down", -1)
+		ju := slices.IndexFunc(p.Sizes, func(z catalog.Size) bool { return z.Size == up })
+		jd := slices.IndexFunc(p.Sizes, func(z catalog.Size) bool { return z.Size == down })
+		step := sizeStep[wp.sys]
+		if ju < 0 || (ju < len(p.Sizes)-1 && float64(wp.sizes[ju]) < float64(wp.sizes[base])+2*step-1e-6) || (ju > 0 && ju-1 > base && float64(wp.sizes[ju-1]) >= float64(wp.sizes[base])+2*step-1e-6) {
+			t.Fatalf("%s: two steps up from %s gives %q", p.ProductID, p.Sizes[base].Size, up)
+		}
+		if jd < 0 || (jd > 0 && float64(wp.sizes[jd]) > float64(wp.sizes[base])-step+1e-6) {
+			t.Fatalf("%s: a step down from %s gives %q", p.ProductID, p.Sizes[base].Size, down)
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Fatalf("only %d products checked", checked)
+	}
+	if _, _, err := w.AdvisedSize("C999999999", 0, prods[0].ProductID, "9", "size", 0); err == nil {
+		t.Error("unknown customer accepted")
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/bespokesearch/bespoke/internal/catalog"
 )
 
 // One kept purchase says which size its buyer picked: the true size sits at the label,
@@ -287,10 +289,51 @@ func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
 	if rec.RecommendedSize != "9" {
 		t.Errorf("no verdict on the item: recommended %s (%q), want the usual 9", rec.RecommendedSize, rec.FitNote)
 	}
+	if rec.Advice != AdviceUsual || rec.UsualSize != "9" || rec.SizeSteps != 0 {
+		t.Errorf("no verdict on the item: advice %q usual %q steps %d, want usual, 9, 0", rec.Advice, rec.UsualSize, rec.SizeSteps)
+	}
 	tight := shoeProduct("tight", "men", 7, 12)
 	m.RecommendProfile(prof, tight, &rec)
-	if v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize); v.Pos <= 9 {
+	v, _ := ParseSize(SystemUSShoe, rec.RecommendedSize)
+	if v.Pos <= 9 {
 		t.Errorf("an item that runs small: recommended %s (%q), want above the usual 9", rec.RecommendedSize, rec.FitNote)
+	}
+	// the advice is the move off the usual size, in steps, that the named size makes
+	if want := int(math.Round((v.Pos - 9) / 0.5)); rec.Advice != AdviceSizeUp || rec.UsualSize != "9" || rec.SizeSteps != want {
+		t.Errorf("an item that runs small: advice %q usual %q steps %d, want size_up from 9 by %d", rec.Advice, rec.UsualSize, rec.SizeSteps, want)
+	}
+}
+
+// Advice is anchored on the usual size only when the size named is the customer's
+// own answer: a stand-in for a size out of stock, and an answer that is not personal,
+// name their size as it is.
+func TestAdviceNamesStandInsAndGenericSizes(t *testing.T) {
+	tr := NewTrainer(Options{})
+	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9, SD: 0.15, N: 2, Usual: 9, HasUsual: true}}}
+	plain := shoeProduct("plain", "men", 7, 12)
+	plain.Brand = "base"
+	for i := range plain.Sizes {
+		if plain.Sizes[i].Size == "9" {
+			plain.Sizes[i].InStock = false
+		}
+	}
+	var rec Recommendation
+	m.RecommendProfile(prof, plain, &rec)
+	if rec.RecommendedSize == "9" || rec.Advice != AdviceSize || rec.UsualSize != "" {
+		t.Errorf("usual 9 out of stock: %s advice %q usual %q (%q), want another size named (advice size)", rec.RecommendedSize, rec.Advice, rec.UsualSize, rec.FitNote)
+	}
+	m.RecommendProfile(nil, shoeProduct("plain2", "men", 7, 12), &rec)
+	if rec.Basis != BasisPopulation || rec.Advice != AdviceSize || rec.UsualSize != "" || rec.SizeSteps != 0 {
+		t.Errorf("unknown customer: basis %q advice %q usual %q steps %d, want population, size", rec.Basis, rec.Advice, rec.UsualSize, rec.SizeSteps)
+	}
+	m.RecommendProfile(prof, &catalog.Product{ProductID: "bag"}, &rec)
+	if rec.Advice != AdviceNone {
+		t.Errorf("a product without sizes: advice %q, want none", rec.Advice)
 	}
 }
 

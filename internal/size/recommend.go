@@ -27,15 +27,33 @@ type WearerSize struct {
 
 // Recommendation is the answer of GET /v1/size (CONTRACT §4) plus what explains it.
 type Recommendation struct {
-	ProductID       string       `json:"product_id"`
-	RecommendedSize string       `json:"recommended_size"`
-	Confidence      float64      `json:"confidence"`
-	FitNote         string       `json:"fit_note"`
-	Sizes           []SizeProb   `json:"sizes"`
-	Basis           string       `json:"basis"`       // see the Basis constants
-	ProductFit      string       `json:"product_fit"` // runs_small, true_to_size, runs_large, unknown
-	Wearers         []WearerSize `json:"wearers,omitempty"`
+	ProductID       string     `json:"product_id"`
+	RecommendedSize string     `json:"recommended_size"`
+	Confidence      float64    `json:"confidence"`
+	FitNote         string     `json:"fit_note"`
+	Sizes           []SizeProb `json:"sizes"`
+	Basis           string     `json:"basis"`       // see the Basis constants
+	ProductFit      string     `json:"product_fit"` // runs_small, true_to_size, runs_large, unknown
+	// Advice is what the shopper should do (see the Advice constants): take their
+	// usual size, move off it by SizeSteps, or take RecommendedSize as it is.
+	Advice    string       `json:"advice"`
+	UsualSize string       `json:"usual_size,omitempty"` // the customer's usual size as the model knows it, for advice anchored on it
+	SizeSteps int          `json:"size_steps"`           // for size_up/size_down: size steps from the usual size (+ up, - down)
+	Wearers   []WearerSize `json:"wearers,omitempty"`
 }
+
+// Advice kinds. A recommendation for a customer the model knows the usual size of is
+// anchored on it: what a shopper needs to hear is whether the item fits like their
+// usual size or which way to move off it, and a shopper who knows their usual size
+// better than the model does (most do; the model sees a purchase or two) should apply
+// the move to their own. The named size is the model's reading of the same advice.
+const (
+	AdviceUsual    = "usual"     // the item fits like the customer's usual size: take it (RecommendedSize is the model's estimate of it)
+	AdviceSizeUp   = "size_up"   // the item runs small: take SizeSteps steps above the usual size
+	AdviceSizeDown = "size_down" // the item runs large: take -SizeSteps steps below the usual size
+	AdviceSize     = "size"      // take RecommendedSize: nothing personal to anchor on, or the usual size is out of stock
+	AdviceNone     = ""          // no sizes to advise on
+)
 
 // What a recommendation rests on.
 const (
@@ -194,11 +212,12 @@ func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
 // customer), writing into dst and reusing its slices.
 func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recommendation) {
 	if p == nil {
-		*dst = Recommendation{Sizes: dst.Sizes[:0], Wearers: dst.Wearers[:0], Basis: BasisNone, ProductFit: FitUnknown}
+		*dst = Recommendation{Sizes: dst.Sizes[:0], Wearers: dst.Wearers[:0], Basis: BasisNone, ProductFit: FitUnknown, Advice: AdviceNone}
 		return
 	}
 	dst.ProductID = p.ProductID
 	dst.RecommendedSize, dst.FitNote, dst.Confidence = "", "", 0
+	dst.Advice, dst.UsualSize, dst.SizeSteps = AdviceNone, "", 0
 	if cap(dst.Sizes) < len(p.Sizes) {
 		dst.Sizes = make([]SizeProb, 0, len(p.Sizes))
 	}
@@ -278,6 +297,35 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 		usual = theta
 	}
 	dst.FitNote = note(dst.Basis, fit, sys, sc, usual, dst, best, bestAll, prod)
+	dst.Advice, dst.UsualSize, dst.SizeSteps = advise(dst.Basis, sys, sc, usual, dst, best, bestAll)
+}
+
+// advise is the advice of a recommendation of size best (bestAll: the best of all
+// sizes, in stock or not) to a customer whose usual size is at label position
+// usualPosition: anchored on the usual size when the recommendation rests on the
+// customer's own purchases or survey and the size is not a stand-in for one out of
+// stock, else the named size.
+func advise(basis string, sys System, sc Scale, usualPosition float64, r *Recommendation, best, bestAll int) (advice, usual string, steps int) {
+	if basis != BasisPurchases && basis != BasisSurvey {
+		return AdviceSize, "", 0
+	}
+	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
+		return AdviceSize, "", 0
+	}
+	usual = LabelIn(sys, sc, usualPosition)
+	usualPos, ok1 := parseLabel(sys, sc, usual)
+	recPos, ok2 := parseLabel(sys, sc, r.Sizes[best].Size)
+	if !ok1 || !ok2 {
+		return AdviceSize, "", 0
+	}
+	steps = int(math.Round((recPos.Pos - usualPos.Pos) / sys.Step()))
+	switch {
+	case steps > 0:
+		return AdviceSizeUp, usual, steps
+	case steps < 0:
+		return AdviceSizeDown, usual, steps
+	}
+	return AdviceUsual, usual, 0
 }
 
 func (m *Model) popFor(sys System, g uint8, prod *ItemFit, p *catalog.Product) PopPrior {

@@ -96,10 +96,14 @@ try {
   out.recommendedSize = await page.getAttribute('#size-rec', 'data-size').catch(() => null);
   out.fitNote = await page.textContent('#fit-note').catch(() => null);
   out.sizeRows = await page.$$eval('#size-probs tbody tr', (r) => r.length).catch(() => 0);
+  out.advice = await page.getAttribute('#size-advice', 'data-advice').catch(() => null);
+  out.adviceText = await page.textContent('#size-advice').catch(() => null);
   check(out.recommendedSize, 'the product page shows a recommended size');
+  check(['usual', 'size_up', 'size_down', 'size'].includes(out.advice) && (out.adviceText || '').includes(out.recommendedSize),
+    `the product page words the size advice and names the size, got ${out.advice}: ${out.adviceText}`);
   check(out.sizeRows > 0, 'the product page shows the per-size probabilities');
   await snap('product');
-  log('product page', { product: out.clicked, size: out.recommendedSize, note: out.fitNote });
+  log('product page', { product: out.clicked, size: out.recommendedSize, advice: out.advice, note: out.fitNote });
 
   // 5. buy
   await page.click('#buy-now');

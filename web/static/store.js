@@ -303,7 +303,7 @@
     if (rec.error) recHTML = '<div class="rec none">No size advice: ' + esc(rec.error) + '</div>';
     else if (!rec.recommended_size) recHTML = '<div class="rec none">This product has no sizes to advise on.</div>';
     else recHTML = '<div class="rec" id="size-rec" data-size="' + esc(rec.recommended_size) + '">' +
-      '<div class="rec-main">We recommend <b>size ' + esc(rec.recommended_size) + '</b>' +
+      '<div class="rec-main" id="size-advice" data-advice="' + esc(rec.advice || '') + '">' + adviceHTML(rec) +
       '<span class="conf" title="confidence">' + Math.round(rec.confidence * 100) + '% sure</span></div>' +
       '<p class="note" id="fit-note">' + esc(rec.fit_note || '') + '</p>' +
       '<p class="muted small">Based on ' + esc(basisText(rec.basis)) + (rec.product_fit && rec.product_fit !== 'unknown'
@@ -343,7 +343,20 @@
     $('#buy-now').onclick = function () { add(); location.hash = '#/bag'; };
   }
 
-  function basisText(b) {
+  // adviceHTML words /v1/size's advice: anchored on the customer's usual size (take it,
+// or move off it by size_steps) when the answer is personal, else the named size.
+function adviceHTML(rec) {
+  var n = Math.abs(rec.size_steps || 0), steps = n === 1 ? 'one size' : n + ' sizes';
+  var named = ' <span class="muted">(size ' + esc(rec.recommended_size) + ')</span>';
+  switch (rec.advice) {
+    case 'usual': return 'Take <b>your usual size</b>' + named;
+    case 'size_up': return 'Take <b>' + steps + ' up</b> from your usual' + named;
+    case 'size_down': return 'Take <b>' + steps + ' down</b> from your usual' + named;
+  }
+  return 'We recommend <b>size ' + esc(rec.recommended_size) + '</b>';
+}
+
+function basisText(b) {
     return {
       purchases: 'your purchases and returns', survey: 'your fit survey', product: 'the sizes other shoppers keep in this product',
       population: 'shoppers of this category', none: 'nothing yet'
