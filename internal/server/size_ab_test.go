@@ -38,7 +38,10 @@ import (
 //	BESPOKE_SIZE_AB=1 go test -run TestSizeReturnsAB -v -timeout 30m ./internal/server
 //
 // BESPOKE_SIZE_AB_SEED picks the world's seed (default 1, the demo's),
-// BESPOKE_SIZE_AB_CUSTOMERS its size (default 4,000 customers, as the quick demo).
+// BESPOKE_SIZE_AB_CUSTOMERS its size (default 4,000 customers, as the quick demo),
+// BESPOKE_SIZE_AB_PRODUCTS its catalog (default 3,000) and BESPOKE_SIZE_AB_DAYS its
+// length (default 21: two thirds history, one third A/B); the default demo's world is
+// 50,000 customers, 20,000 products and 30 days.
 // BESPOKE_SIZE_AB_DIFF=1 adds diagnostics: learned brand and product offsets against
 // the world's, the size errors where recommendation and shopper differ, and examples.
 func TestSizeReturnsAB(t *testing.T) {
@@ -50,6 +53,12 @@ func TestSizeReturnsAB(t *testing.T) {
 	cfg.Products, cfg.Customers, cfg.Days = 3000, 4000, 21
 	if v := os.Getenv("BESPOKE_SIZE_AB_CUSTOMERS"); v != "" {
 		cfg.Customers, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("BESPOKE_SIZE_AB_PRODUCTS"); v != "" {
+		cfg.Products, _ = strconv.Atoi(v) // the default demo's world: 20000 products, 50000 customers, 30 days
+	}
+	if v := os.Getenv("BESPOKE_SIZE_AB_DAYS"); v != "" {
+		cfg.Days, _ = strconv.Atoi(v)
 	}
 	cfg.Seed = 1
 	if v := os.Getenv("BESPOKE_SIZE_AB_SEED"); v != "" {
@@ -123,6 +132,23 @@ func TestSizeReturnsAB(t *testing.T) {
 	groups := []string{"control", "control/recommended", "personalized", "personalized/recommended", "personalized/recommended personal", "personalized/not recommended",
 		"control/trusting", "personalized/trusting"}
 	trusting := trustingCustomers(t, world)
+	diff := os.Getenv("BESPOKE_SIZE_AB_DIFF") != ""
+	offsets := map[string]float64{} // product → the world's brand + product offset
+	if diff {
+		forEachTruth(t, world, func(raw json.RawMessage) {
+			var p struct {
+				Kind        string  `json:"kind"`
+				ProductID   string  `json:"product_id"`
+				TotalOffset float64 `json:"total_offset"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Kind == "product" {
+				offsets[p.ProductID] = p.TotalOffset
+			}
+		})
+	}
 	per := map[string]map[string]*cell{} // customer → group → cell
 	bySource := map[string]*cell{}
 	errs := map[string]map[string]int{} // source → size error (w: width mismatch) → lines
@@ -140,6 +166,8 @@ func TestSizeReturnsAB(t *testing.T) {
 			SizeError   float64 `json:"size_error"`
 			System      string  `json:"size_system"`
 			Width       bool    `json:"width_mismatch"`
+			ProductID   string  `json:"product_id"`
+			Advice      string  `json:"recommended_advice"`
 		}
 		if err := dec.Decode(&r); err != nil {
 			t.Fatal(err)
@@ -186,6 +214,18 @@ func TestSizeReturnsAB(t *testing.T) {
 			}
 		} else if arm == "personalized" {
 			add(arm + "/not recommended")
+		}
+		if diff {
+			// what each arm bought: the mix of size systems and of items that do not fit as labelled
+			mix := fmt.Sprintf("mix %s %s offset %+.1f %s %s", arm, r.System, offsets[r.ProductID], r.Source, r.Advice)
+			if r.Width {
+				mix += " width mismatch"
+			}
+			if bySource[mix] == nil {
+				bySource[mix] = &cell{}
+			}
+			bySource[mix].lines++
+			bySource[mix].returns += ret
 		}
 		k := arm + " " + r.Source
 		if r.Source == "recommended" {
