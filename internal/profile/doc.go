@@ -1,6 +1,6 @@
 // Package profile is a customer's (or an anonymous visitor's) personalization state:
-// time-decayed affinities to brands, categories, colours, styles and the gender a
-// product is cut for (men's, women's, unisex, children's), a price band,
+// time-decayed affinities to brands, categories, colours, styles, the gender a
+// product is cut for (men's, women's, unisex, children's) and a shoe's width, a price band,
 // recently touched items, predicted sizes and the opt-out flag — and how one event
 // changes it.
 //

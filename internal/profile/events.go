@@ -36,7 +36,7 @@ func (p *Profile) ApplyEvent(ev *event.Event, lookup func(productID string) (Ite
 		p.OptedOut = false
 		return true
 	case event.ProductClicked, event.ProductViewed, event.ProductAdded, event.ProductReturned:
-	case event.OrderCompleted:
+	case event.OrderCompleted, event.FitSurveyCompleted:
 	default:
 		return false
 	}
@@ -73,6 +73,11 @@ func (p *Profile) ApplyEvent(ev *event.Event, lookup func(productID string) (Ite
 		if v, ok := catalog.SizeValue(it.SizeSystem, string(props.Size)); ok && shift != 0 {
 			p.ObserveSize(it.SizeSystem, v, shift)
 		}
+	case event.FitSurveyCompleted:
+		if props.ShoeWidth == "" {
+			return false
+		}
+		p.StateWidth(props.ShoeWidth, t)
 	}
 	return true
 }

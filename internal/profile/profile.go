@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,7 @@ const (
 	Color
 	Style
 	Gender // men, women, unisex, kids: who the product is cut for
+	Width  // a shoe's width (the catalog attribute "width": narrow, medium, wide, …)
 	NumFacets
 )
 
@@ -73,21 +75,30 @@ func Hash(s string) uint32 {
 
 // Item is what the profile needs to know of a product an event is about.
 type Item struct {
-	ID                                    string
-	Brand, Category, Color, Style, Gender string
-	Price                                 float64
-	SizeSystem                            uint8 // catalog.System… code; 0 when the item has no sizes
+	ID                                           string
+	Brand, Category, Color, Style, Gender, Width string
+	Price                                        float64
+	SizeSystem                                   uint8 // catalog.System… code; 0 when the item has no sizes
 }
 
 // ItemOf is the profile's view of a catalog product.
 func ItemOf(p *catalog.Product) Item {
 	return Item{ID: p.ProductID, Brand: p.Brand, Category: p.Category, Color: p.Color, Style: p.Style, Gender: p.Gender,
-		Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}
+		Width: widthOf(p), Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}
 }
 
-// FacetValues are the item's values of the facets, indexed by Brand … Gender.
+// widthOf is a product's width attribute as text, lower-cased ("" when it has none).
+func widthOf(p *catalog.Product) string {
+	w, _ := p.Attributes["width"].(string)
+	if w == "" {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(w))
+}
+
+// FacetValues are the item's values of the facets, indexed by Brand … Width.
 func (it *Item) FacetValues() [NumFacets]string {
-	return [NumFacets]string{it.Brand, it.Category, it.Color, it.Style, it.Gender}
+	return [NumFacets]string{it.Brand, it.Category, it.Color, it.Style, it.Gender, it.Width}
 }
 
 // Interaction kinds and their weights: what the customer did with an item.
@@ -152,6 +163,23 @@ func (p *Profile) Apply(kind Interaction, it Item, t int64) {
 	}
 }
 
+// statedWidthWeight is what a shoe width the customer states in a fit survey weighs in
+// the Width facet: two purchases' worth, since they know their feet better than a
+// click says.
+var statedWidthWeight = 2 * interactionWeight[Purchased]
+
+// StateWidth records the shoe width a customer states (a fit survey's shoe_width:
+// narrow, medium, wide, as the catalog's width attribute words it) at time t.
+func (p *Profile) StateWidth(width string, t int64) {
+	w := strings.ToLower(strings.TrimSpace(width))
+	if w == "" {
+		return
+	}
+	p.Decay(t)
+	p.Events++
+	p.addFacet(Width, Hash(w), statedWidthWeight)
+}
+
 func (p *Profile) addFacet(fi int, key uint32, w float32) {
 	fs := p.Facets[fi]
 	for i := range fs {
@@ -211,13 +239,26 @@ func (p *Profile) Weight(facet int, key uint32) float32 {
 // Lift is how much more than the population the customer likes a facet value, as a
 // log ratio smoothed toward the population: log((w + α·share) / (total + α) / share).
 // share is the value's share of all interactions in the population (0 < share ≤ 1),
-// α the strength of the prior in interaction units. An empty profile gives 0.
+// α the strength of the prior in interaction units. An empty profile gives 0. The
+// Width facet, which only shoes have, is a share of the customer's interactions with
+// shoes (the weight of its values), not of all: a customer who mostly buys shirts is
+// not averse to every width.
 func (p *Profile) Lift(facet int, key uint32, share, alpha float32) float32 {
 	if share <= 0 {
 		share = 1e-4
 	}
 	w := p.Weight(facet, key)
-	return float32(math.Log(float64((w + alpha*share) / (p.Total + alpha) / share)))
+	total := p.Total
+	if facet == Width {
+		total = 0
+		for _, a := range p.Facets[facet] {
+			total += a.Weight
+		}
+		total = max(total, 0)
+	}
+	// a value returned more than bought (ReturnedOther weighs -3) is disliked, not a log of a negative
+	num := max(w+alpha*share, 0.01*alpha*share)
+	return float32(math.Log(float64(num / (total + alpha) / share)))
 }
 
 // PriceFit is how typical a price is for the customer: minus the squared z-score of
@@ -313,8 +354,23 @@ func (p *Profile) SizeFor(system uint8) (SizePrediction, bool) {
 	return SizePrediction{}, false
 }
 
-// encodingVersion 2 added the Gender facet; version 1 profiles (four facets) still decode.
-const encodingVersion = 2
+// encodingVersion 2 added the Gender facet, 3 the Width facet; profiles of versions 1
+// (four facets) and 2 (five) still decode.
+const encodingVersion = 3
+
+// facetsOfVersion is how many facets a profile of an encoding version holds (0:
+// unknown version).
+func facetsOfVersion(v byte) int {
+	switch v {
+	case 1:
+		return Gender
+	case 2:
+		return Width
+	case encodingVersion:
+		return NumFacets
+	}
+	return 0
+}
 
 // MarshalBinary encodes the profile compactly (little-endian, varint counts).
 func (p *Profile) MarshalBinary() ([]byte, error) { return p.AppendBinary(nil) }
@@ -357,15 +413,12 @@ var ErrCorrupt = errors.New("profile: corrupt encoding")
 func (p *Profile) UnmarshalBinary(b []byte) error {
 	d := binenc.NewReader(b)
 	v := d.Byte()
-	if v != encodingVersion && v != 1 {
+	facets := facetsOfVersion(v)
+	if facets == 0 {
 		if d.Err() != nil {
 			return ErrCorrupt
 		}
 		return fmt.Errorf("profile: unknown encoding version %d", v)
-	}
-	facets := NumFacets
-	if v == 1 {
-		facets = Gender // written before the Gender facet existed
 	}
 	*p = Profile{}
 	p.OptedOut = d.Byte()&1 != 0

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/catalog"
 	"github.com/bespokesearch/bespoke/internal/event"
 )
 
@@ -198,9 +200,10 @@ func TestApplyEvent(t *testing.T) {
 	}
 }
 
-// A profile written before the Gender facet existed (encoding version 1: four facets)
-// still decodes, with no gender affinities.
-func TestDecodesVersion1(t *testing.T) {
+// Profiles written before the Gender facet existed (encoding version 1: four facets)
+// or before the Width facet (version 2: five) still decode, with no affinities for
+// the facets they lack.
+func TestDecodesOlderVersions(t *testing.T) {
 	var p Profile
 	for i := 0; i < 20; i++ {
 		p.Apply(Purchased, Item{ID: fmt.Sprint("p", i), Brand: fmt.Sprint("b", i%3), Category: "c", Color: "col", Style: "s", Price: 30}, int64(1000+i))
@@ -210,23 +213,48 @@ func TestDecodesVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// version 1: the same bytes without the (empty) gender facet's count, which
-	// comes just before the recent items and the sizes
-	g := len(b) - (1 + 4*len(p.Recent)) - (1 + 4*len(p.Sizes)) - 1
-	if b[g] != 0 {
-		t.Fatalf("byte %d is %d, not the gender facet's empty count", g, b[g])
+	// the empty counts of the gender and width facets come just before the recent
+	// items and the sizes; an older version has the same bytes without the newer ones
+	last := len(b) - (1 + 4*len(p.Recent)) - (1 + 4*len(p.Sizes)) - 1
+	for _, c := range []struct {
+		version byte
+		drop    int // facet counts the version lacks
+	}{{1, 2}, {2, 1}} {
+		from := last - c.drop + 1
+		for g := from; g <= last; g++ {
+			if b[g] != 0 {
+				t.Fatalf("byte %d is %d, not an empty facet's count", g, b[g])
+			}
+		}
+		old := append(append([]byte{c.version}, b[1:from]...), b[last+1:]...)
+		var q Profile
+		if err := q.UnmarshalBinary(old); err != nil {
+			t.Fatalf("version %d: %v", c.version, err)
+		}
+		if q.Weight(Brand, Hash("b1")) == 0 || len(q.Facets[Gender]) != 0 || len(q.Facets[Width]) != 0 || len(q.Recent) != len(p.Recent) || len(q.Sizes) != 1 || q.Total != p.Total {
+			t.Fatalf("version %d decoded as %+v", c.version, q)
+		}
+		old[0] = 4
+		if err := q.UnmarshalBinary(old); err == nil || !strings.Contains(err.Error(), "version 4") {
+			t.Errorf("an unknown version: %v", err)
+		}
 	}
-	v1 := append(append([]byte{1}, b[1:g]...), b[g+1:]...)
-	var q Profile
-	if err := q.UnmarshalBinary(v1); err != nil {
-		t.Fatal(err)
+}
+
+// A shoe's width is a facet: a customer who clicks wide shoes has an affinity for
+// wide, and ItemOf reads it from the catalog attribute.
+func TestWidthAffinity(t *testing.T) {
+	var p Profile
+	for i := 0; i < 6; i++ {
+		p.Apply(Clicked, ItemOf(&catalog.Product{ProductID: fmt.Sprint("w", i), Brand: "b", Attributes: map[string]any{"width": " Wide"}}), int64(1000+i))
 	}
-	if q.Weight(Brand, Hash("b1")) == 0 || len(q.Facets[Gender]) != 0 || len(q.Recent) != len(p.Recent) || len(q.Sizes) != 1 || q.Total != p.Total {
-		t.Fatalf("version 1 decoded as %+v", q)
+	p.Apply(Clicked, Item{ID: "m", Brand: "b", Width: "medium"}, 2000)
+	wide, narrow := p.Lift(Width, Hash("wide"), 0.2, 5), p.Lift(Width, Hash("narrow"), 0.2, 5)
+	if !(wide > 0 && narrow < 0) {
+		t.Errorf("after clicking wide shoes: lift of wide %v, of narrow %v", wide, narrow)
 	}
-	v1[0] = 3
-	if err := q.UnmarshalBinary(v1); err == nil || !strings.Contains(err.Error(), "version 3") {
-		t.Errorf("an unknown version: %v", err)
+	if it := ItemOf(&catalog.Product{ProductID: "x", Attributes: map[string]any{"width": 3}}); it.Width != "" {
+		t.Errorf("a width that is not text: %q", it.Width)
 	}
 }
 
@@ -239,5 +267,51 @@ func TestGenderAffinity(t *testing.T) {
 	men, women := p.Lift(Gender, Hash("men"), 0.4, 5), p.Lift(Gender, Hash("women"), 0.4, 5)
 	if !(men > 0 && women < 0) {
 		t.Errorf("a customer who clicks men's products: lift men %.2f, women %.2f", men, women)
+	}
+}
+
+// The width lift is a share of the customer's shoes: buying many shirts does not make
+// every width look disliked, and a value returned more than bought stays a number.
+func TestWidthLiftIsAmongShoes(t *testing.T) {
+	var p Profile
+	for i := 0; i < 40; i++ {
+		p.Apply(Purchased, Item{ID: fmt.Sprint("shirt", i), Brand: "b"}, int64(1000+i))
+	}
+	for i := 0; i < 3; i++ {
+		p.Apply(Purchased, Item{ID: fmt.Sprint("shoe", i), Brand: "b", Width: "medium"}, int64(2000+i))
+	}
+	if l := p.Lift(Width, Hash("medium"), 0.8, 5); l <= 0 {
+		t.Errorf("a customer whose every shoe is medium: lift of medium %v, want > 0", l)
+	}
+	if l := p.Lift(Width, Hash("wide"), 0.1, 5); l >= 0 {
+		t.Errorf("… and of wide %v, want < 0", l)
+	}
+	var q Profile
+	q.Apply(ReturnedOther, Item{ID: "x", Width: "wide"}, 1000) // no slot: a negative signal about something never liked
+	q.Facets[Width] = []Affinity{{Hash("wide"), -12}}
+	if l := q.Lift(Width, Hash("wide"), 0.1, 5); math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+		t.Errorf("a width returned more than bought: lift %v", l)
+	}
+}
+
+// A fit survey's shoe width is the customer's width affinity until their shoes say
+// otherwise: it weighs like two purchases.
+func TestSurveyStatesWidth(t *testing.T) {
+	var p Profile
+	ev := &event.Event{Type: event.TypeTrack, Event: event.FitSurveyCompleted, UserID: "u", Timestamp: time.Unix(1000, 0),
+		Properties: json.RawMessage(`{"height_cm":180,"shoe_width":" Wide"}`)}
+	if !p.ApplyEvent(ev, func(string) (Item, bool) { return Item{}, false }) {
+		t.Fatal("a survey with a shoe width did not change the profile")
+	}
+	if l := p.Lift(Width, Hash("wide"), 0.12, 5); l <= 0 {
+		t.Errorf("stated wide: lift of wide %v", l)
+	}
+	if l := p.Lift(Width, Hash("medium"), 0.8, 5); l >= 0 {
+		t.Errorf("stated wide: lift of medium %v", l)
+	}
+	var q Profile
+	ev.Properties = json.RawMessage(`{"height_cm":180}`)
+	if q.ApplyEvent(ev, func(string) (Item, bool) { return Item{}, false }) {
+		t.Error("a survey without a shoe width changed the profile")
 	}
 }

@@ -12,9 +12,10 @@ import (
 // model carried as opaque bytes tagged by kind (the caller supplies the decoder, so this
 // package does not depend on any one model implementation).
 
-// snapshotFormat 2 added the gender affinity feature and facet. A format 1 snapshot
-// is refused (its learned model scores 13 features, not NumFeatures): retrain.
-const snapshotFormat = 2
+// snapshotFormat 2 added the gender affinity feature and facet, 3 the width's. Older
+// snapshots are refused (their learned models score fewer features than
+// NumFeatures): retrain.
+const snapshotFormat = 3
 
 // ModelCodec turns a learned model into bytes and back.
 type ModelCodec struct {

@@ -62,9 +62,11 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if _, err := UnmarshalSnapshot(b[:len(b)-3], linearCodec); err == nil {
 		t.Error("truncated snapshot must be refused")
 	}
-	old := append([]byte{1}, b[1:]...)
-	if _, err := UnmarshalSnapshot(old, linearCodec); err == nil || !strings.Contains(err.Error(), "older Bespoke") || !strings.Contains(err.Error(), "bespoke train") {
-		t.Errorf("a format 1 snapshot: %v; want a refusal that says to retrain", err)
+	for v := byte(1); v < snapshotFormat; v++ {
+		old := append([]byte{v}, b[1:]...)
+		if _, err := UnmarshalSnapshot(old, linearCodec); err == nil || !strings.Contains(err.Error(), "older Bespoke") || !strings.Contains(err.Error(), "bespoke train") {
+			t.Errorf("a format %d snapshot: %v; want a refusal that says to retrain", v, err)
+		}
 	}
 }
 

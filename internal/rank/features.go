@@ -18,6 +18,7 @@ const (
 	FColorLift              // … colour
 	FStyleLift              // … style
 	FGenderLift             // … the gender the item is cut for (men's, women's, unisex, children's)
+	FWidthLift              // … a shoe's width (narrow, medium, wide)
 	FPriceFit               // how typical the price is for the customer (≤ 0)
 	FCoVisit                // co-visitation weight between the item and the customer's recent items
 	FRecent                 // the customer touched this item recently (0/1)
@@ -33,13 +34,13 @@ var _ [0]struct{} = [FPriceFit - FBrandLift - profile.NumFacets]struct{}{}
 // FeatureNames are the names used in reports and explanations.
 var FeatureNames = [NumFeatures]string{
 	"text", "retrieval_rank", "query_item_ctr", "item_popularity", "brand_affinity", "category_affinity",
-	"color_affinity", "style_affinity", "gender_affinity", "price_fit", "covisitation", "recently_touched", "size_in_stock",
+	"color_affinity", "style_affinity", "gender_affinity", "width_affinity", "price_fit", "covisitation", "recently_touched", "size_in_stock",
 	"profile_strength",
 }
 
 // PersonalFeatures are the features that depend on the customer; the non-personalized
 // ranking uses the same model with these set as for an empty profile.
-var PersonalFeatures = []int{FBrandLift, FCategoryLift, FColorLift, FStyleLift, FGenderLift, FPriceFit, FCoVisit, FRecent, FSizeInStock, FProfileStrength}
+var PersonalFeatures = []int{FBrandLift, FCategoryLift, FColorLift, FStyleLift, FGenderLift, FWidthLift, FPriceFit, FCoVisit, FRecent, FSizeInStock, FProfileStrength}
 
 // Item is what ranking needs of a candidate product, precomputed once per catalog
 // update (hashes of its facets, so scoring never touches strings).

@@ -190,3 +190,25 @@ func TestGenderAffinityChangesOrder(t *testing.T) {
 		t.Errorf("gender affinity: men's %v, women's %v", g, b.Feats[FGenderLift])
 	}
 }
+
+// A customer who clicks wide shoes sees a wide shoe above an otherwise equal medium
+// one; the width affinity feature carries it.
+func TestWidthAffinityChangesOrder(t *testing.T) {
+	s := NewDefaultSnapshot()
+	items := []Item{
+		NewItem(profile.Item{ID: "m1", Brand: "Nimbus", Category: "running", Gender: "men", Width: "medium", Price: 100}, nil),
+		NewItem(profile.Item{ID: "w1", Brand: "Nimbus", Category: "running", Gender: "men", Width: "wide", Price: 100}, nil),
+	}
+	var p profile.Profile
+	for i := 0; i < 4; i++ {
+		p.Apply(profile.Clicked, profile.Item{ID: fmt.Sprint("w", i+2), Brand: "Nimbus", Category: "running", Gender: "men", Width: "wide", Price: 100}, int64(1000+i))
+	}
+	var b Buffers
+	q := QueryKey("running shoes")
+	if got := s.Rank(q, &p, items, []float32{1, 1}, &b); got[0] != 1 {
+		t.Errorf("a customer of wide shoes should see w1 first, got %v", got)
+	}
+	if w := b.Feats[1*NumFeatures+FWidthLift]; w <= 0 || b.Feats[0*NumFeatures+FWidthLift] >= 0 {
+		t.Errorf("width affinity: wide %v, medium %v", w, b.Feats[FWidthLift])
+	}
+}

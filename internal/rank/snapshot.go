@@ -46,6 +46,7 @@ var DefaultLinear = [NumFeatures]float32{
 	FColorLift:       0.25,
 	FStyleLift:       0.25,
 	FGenderLift:      0.45,
+	FWidthLift:       0.3,
 	FPriceFit:        0.08,
 	FCoVisit:         0.3,
 	FRecent:          0.2,

@@ -106,7 +106,7 @@ func TestCollectorRefusesBadInput(t *testing.T) {
 // rejects, so it must accept every event ApplyEvent applies.
 func TestChangesProfilesAgreesWithApplyEvent(t *testing.T) {
 	props := `{"product_id":"p1","position":1,"search_id":"s","query":"q","order_id":"o","size":"9","reason":"too_small",` +
-		`"products":[{"product_id":"p1","position":1,"size":"9"}],"height_cm":180}`
+		`"products":[{"product_id":"p1","position":1,"size":"9"}],"height_cm":180,"shoe_width":"wide"}`
 	names := []string{event.ProductsSearched, event.ProductListViewed, event.ProductClicked, event.ProductViewed,
 		event.ProductAdded, event.OrderCompleted, event.ProductReturned, event.FitSurveyCompleted,
 		event.PersonalizationOut, event.PersonalizationIn, "Custom Thing"}
@@ -123,7 +123,7 @@ func TestChangesProfilesAgreesWithApplyEvent(t *testing.T) {
 			}
 		}
 	}
-	if applied < 7 {
+	if applied < 8 {
 		t.Fatalf("only %d event kinds applied: the test no longer exercises ApplyEvent", applied)
 	}
 }

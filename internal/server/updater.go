@@ -163,7 +163,7 @@ func changesProfiles(ev *event.Event) bool {
 	}
 	switch ev.Event {
 	case event.PersonalizationOut, event.PersonalizationIn, event.ProductClicked, event.ProductViewed,
-		event.ProductAdded, event.ProductReturned, event.OrderCompleted:
+		event.ProductAdded, event.ProductReturned, event.OrderCompleted, event.FitSurveyCompleted:
 		return true
 	}
 	return false

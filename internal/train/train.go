@@ -219,7 +219,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}},
 		linearScorer("bm25", map[int]float32{rank.FText: 1}),
 		linearScorer("popularity", map[int]float32{rank.FQueryItemCTR: 1, rank.FItemPopularity: 0.5}),
-		linearScorer("affinity", map[int]float32{rank.FBrandLift: 1, rank.FCategoryLift: 1, rank.FColorLift: 1, rank.FStyleLift: 1, rank.FGenderLift: 1, rank.FPriceFit: 0.1}),
+		linearScorer("affinity", map[int]float32{rank.FBrandLift: 1, rank.FCategoryLift: 1, rank.FColorLift: 1, rank.FStyleLift: 1, rank.FGenderLift: 1, rank.FWidthLift: 1, rank.FPriceFit: 0.1}),
 		linearScorer("covisitation", map[int]float32{rank.FCoVisit: 1, rank.FRecent: 0.5}),
 		linearScorer("size_fit", map[int]float32{rank.FSizeInStock: 1}),
 		linearScorer("default_linear", linearMap(rank.DefaultLinear)),
