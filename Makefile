@@ -5,15 +5,20 @@ BIN       := bin/bespoke
 # The tests run with the race detector; -p 2 matches this project's 2-core reference machine.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: all build demo test test-go test-js test-short bench lint fmt fuzz clean
+.PHONY: all build demo demo-quick test test-go test-js test-short bench lint fmt fuzz clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/bespoke
 
-# The main job on embedded defaults.
+# The main job on embedded defaults: the default world's A/B table, then the storefront
+# and dashboard keep serving on 127.0.0.1:8080 until Ctrl-C (about 9 minutes to the table).
 demo: build
+	./$(BIN) demo
+
+# The same story on a small world: the table within 3 minutes, then it exits.
+demo-quick: build
 	./$(BIN) demo --quick
 
 test: test-go test-js
