@@ -409,6 +409,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		diff                            map[string]int
 	}
 	by := map[string]*tally{}
+	alt := map[string]*tally{} // BESPOKE_SIZE_AB_DIFF: the usual size against the model's best
 	m := srv.sizeModel.Load()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rec size.Recommendation
@@ -463,6 +464,34 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
 					}
 				}
+				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Advice == size.AdviceUsual {
+					// what the model's own best size (highest P(fit) in stock), which the
+					// anchor on the usual size overrides, would do instead
+					bi, bp, up := -1, -1.0, -1.0
+					for i, z := range rec.Sizes {
+						if z.Size == advised {
+							up = z.PFit
+						}
+						if z.InStock && z.PFit > bp {
+							bi, bp = i, z.PFit
+						}
+					}
+					if bi >= 0 && rec.Sizes[bi].Size != advised {
+						eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, rec.Sizes[bi].Size)
+						if err != nil {
+							t.Fatal(err)
+						}
+						k := fmt.Sprintf("%s usual vs model's best: verdict %s gap %.1f", rec.Basis, rec.ProductFit, math.Floor((bp-up)*10)/10)
+						x := alt[k]
+						if x == nil {
+							x = &tally{}
+							alt[k] = x
+						}
+						x.n++
+						x.own += pReturn(eo, wo)
+						x.rec += pReturn(eb, wb)
+					}
+				}
 				for _, k := range keys {
 					x := by[k]
 					if x == nil {
@@ -511,6 +540,15 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		for _, k := range ks {
 			t.Logf("offsets %-22s model: %v", k, conf[k])
 		}
+	}
+	altKeys := make([]string, 0, len(alt))
+	for k := range alt {
+		altKeys = append(altKeys, k)
+	}
+	sort.Strings(altKeys)
+	for _, k := range altKeys {
+		x := alt[k]
+		t.Logf("counterfactual %-50s n=%5.0f  P(size return): usual %.4f model's best %.4f (%+.1f%%)", k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
 	}
 	keys := make([]string, 0, len(by))
 	for k := range by {
