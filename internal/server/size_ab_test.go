@@ -409,7 +409,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		diff                            map[string]int
 	}
 	by := map[string]*tally{}
-	alt := map[string]*tally{} // BESPOKE_SIZE_AB_DIFF: the usual size against the model's best
+	alt := map[string]*tally{} // bounds and alternatives, scored against the shopper's own pick
 	m := srv.sizeModel.Load()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rec size.Recommendation
@@ -462,6 +462,34 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						examples++
 						t.Logf("example %s w%d %s %s %s brand %s model fit %+v; own %s rec %s (err %+.1f) %q; profile %+v; past %q",
 							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
+					}
+				}
+				if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey {
+					// the bound of advice anchored on the shopper's own size: the item's true
+					// offset, applied as steps off it
+					scale := map[string]float64{"us_shoe": 1, "alpha": 1, "numeric": 2}[p.SizeSystem]
+					step := map[string]float64{"us_shoe": 0.5, "alpha": 1, "numeric": 1}[p.SizeSystem]
+					steps := int(math.Round(-truthOffset[p.ProductID] * scale / step))
+					adv := size.AdviceUsual
+					if steps > 0 {
+						adv = size.AdviceSizeUp
+					} else if steps < 0 {
+						adv = size.AdviceSizeDown
+					}
+					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
+						eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, lo)
+						if err != nil {
+							t.Fatal(err)
+						}
+						k := rec.Basis + " advice knowing every item's true offset"
+						x := alt[k]
+						if x == nil {
+							x = &tally{}
+							alt[k] = x
+						}
+						x.n++
+						x.own += pReturn(eo, wo)
+						x.rec += pReturn(eb, wb)
 					}
 				}
 				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Advice == size.AdviceUsual {
@@ -548,7 +576,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 	sort.Strings(altKeys)
 	for _, k := range altKeys {
 		x := alt[k]
-		t.Logf("counterfactual %-50s n=%5.0f  P(size return): usual %.4f model's best %.4f (%+.1f%%)", k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
+		t.Logf("counterfactual %-50s n=%5.0f  P(size return): own %.4f alternative %.4f (%+.1f%%)", k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
 	}
 	keys := make([]string, 0, len(by))
 	for k := range by {
