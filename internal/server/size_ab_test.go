@@ -464,6 +464,21 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
 					}
 				}
+				// scoreAlternative tallies under key k the shopper's own pick against label
+				scoreAlternative := func(k, label string) {
+					eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, label)
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := alt[k]
+					if x == nil {
+						x = &tally{}
+						alt[k] = x
+					}
+					x.n++
+					x.own += pReturn(eo, wo)
+					x.rec += pReturn(eb, wb)
+				}
 				if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey {
 					// the bound of advice anchored on the shopper's own size: the item's true
 					// offset, applied as steps off it
@@ -477,19 +492,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						adv = size.AdviceSizeDown
 					}
 					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
-						eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, lo)
-						if err != nil {
-							t.Fatal(err)
-						}
-						k := rec.Basis + " advice knowing every item's true offset"
-						x := alt[k]
-						if x == nil {
-							x = &tally{}
-							alt[k] = x
-						}
-						x.n++
-						x.own += pReturn(eo, wo)
-						x.rec += pReturn(eb, wb)
+						scoreAlternative(rec.Basis+" advice knowing every item's true offset", lo)
 					}
 				}
 				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Advice == size.AdviceUsual {
@@ -505,19 +508,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						}
 					}
 					if bi >= 0 && rec.Sizes[bi].Size != advised {
-						eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, rec.Sizes[bi].Size)
-						if err != nil {
-							t.Fatal(err)
-						}
-						k := fmt.Sprintf("%s usual vs model's best: verdict %s gap %.1f", rec.Basis, rec.ProductFit, math.Floor((bp-up)*10)/10)
-						x := alt[k]
-						if x == nil {
-							x = &tally{}
-							alt[k] = x
-						}
-						x.n++
-						x.own += pReturn(eo, wo)
-						x.rec += pReturn(eb, wb)
+						scoreAlternative(fmt.Sprintf("%s usual vs model's best: verdict %s gap %.1f", rec.Basis, rec.ProductFit, math.Floor((bp-up)*10)/10), rec.Sizes[bi].Size)
 					}
 				}
 				for _, k := range keys {
