@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -410,6 +412,12 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 	}
 	by := map[string]*tally{}
 	alt := map[string]*tally{} // bounds and alternatives, scored against the shopper's own pick
+	tallyOf := func(m map[string]*tally, k string) *tally {
+		if m[k] == nil {
+			m[k] = &tally{}
+		}
+		return m[k]
+	}
 	m := srv.sizeModel.Load()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rec size.Recommendation
@@ -470,11 +478,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if err != nil {
 						t.Fatal(err)
 					}
-					x := alt[k]
-					if x == nil {
-						x = &tally{}
-						alt[k] = x
-					}
+					x := tallyOf(alt, k)
 					x.n++
 					x.own += pReturn(eo, wo)
 					x.rec += pReturn(eb, wb)
@@ -512,11 +516,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					}
 				}
 				for _, k := range keys {
-					x := by[k]
-					if x == nil {
-						x = &tally{}
-						by[k] = x
-					}
+					x := tallyOf(by, k)
 					x.n++
 					x.own += pReturn(eo, wo)
 					x.rec += pReturn(er, wr)
@@ -551,30 +551,15 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			}
 			conf[k][fmt.Sprintf("%s(%+.1f) d%+d", f.Fit, math.Round(f.Offset*2)/2, max(-3, min(3, f.TooSmall-f.TooLarge)))]++
 		}
-		ks := make([]string, 0, len(conf))
-		for k := range conf {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		for _, k := range ks {
+		for _, k := range slices.Sorted(maps.Keys(conf)) {
 			t.Logf("offsets %-22s model: %v", k, conf[k])
 		}
 	}
-	altKeys := make([]string, 0, len(alt))
-	for k := range alt {
-		altKeys = append(altKeys, k)
-	}
-	sort.Strings(altKeys)
-	for _, k := range altKeys {
+	for _, k := range slices.Sorted(maps.Keys(alt)) {
 		x := alt[k]
 		t.Logf("counterfactual %-50s n=%5.0f  P(size return): own %.4f alternative %.4f (%+.1f%%)", k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
 	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(by)) {
 		x := by[k]
 		t.Logf("counterfactual %-22s n=%5.0f  exact fit: own %.3f recommended %.3f;  P(size return): own %.4f recommended %.4f (%+.1f%%)",
 			k, x.n, x.ownExact/x.n, x.recExact/x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
