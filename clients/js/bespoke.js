@@ -367,6 +367,13 @@
       started = true;
       root.addEventListener('pagehide', hide);
       root.addEventListener('online', function () { flush(); });
+      // Another tab wrote the queue from a view of storage that lacked some of ours
+      // (tabs in other processes see each other's writes late): write ours back.
+      root.addEventListener('storage', function (e) {
+        if (e.key !== QUEUE || !queue.length) return;
+        var there = new Set(parse(e.newValue).map(id));
+        if (queue.some(function (q) { return !there.has(q.messageId); })) sync();
+      });
       if (root.document) {
         root.document.addEventListener('visibilitychange', function () {
           if (root.document.visibilityState === 'hidden') hide();
