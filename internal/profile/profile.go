@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"github.com/bespokesearch/bespoke/internal/binenc"
 	"github.com/bespokesearch/bespoke/internal/catalog"
+	"github.com/bespokesearch/bespoke/internal/size"
 	"hash/fnv"
 	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -87,13 +87,14 @@ func ItemOf(p *catalog.Product) Item {
 		Width: widthOf(p), Price: p.Price, SizeSystem: catalog.SystemCode(p.SizeSystem)}
 }
 
-// widthOf is a product's width attribute as text, lower-cased ("" when it has none).
+// widthOf is a product's width attribute as one word (size.WidthWord: "wide" for
+// "W" or "2E"), "" when it has none the size package reads.
 func widthOf(p *catalog.Product) string {
 	w, _ := p.Attributes["width"].(string)
 	if w == "" {
 		return ""
 	}
-	return strings.ToLower(strings.TrimSpace(w))
+	return size.WidthWord(w)
 }
 
 // FacetValues are the item's values of the facets, indexed by Brand … Width.
@@ -171,7 +172,7 @@ var statedWidthWeight = 2 * interactionWeight[Purchased]
 // StateWidth records the shoe width a customer states (a fit survey's shoe_width:
 // narrow, medium, wide, as the catalog's width attribute words it) at time t.
 func (p *Profile) StateWidth(width string, t int64) {
-	w := strings.ToLower(strings.TrimSpace(width))
+	w := size.WidthWord(width) // the catalog's word for it, as widthOf reads products
 	if w == "" {
 		return
 	}
@@ -252,9 +253,8 @@ func (p *Profile) Lift(facet int, key uint32, share, alpha float32) float32 {
 	if facet == Width {
 		total = 0
 		for _, a := range p.Facets[facet] {
-			total += a.Weight
+			total += max(a.Weight, 0) // as Total, which only positive weights add to
 		}
-		total = max(total, 0)
 	}
 	// a value returned more than bought (ReturnedOther weighs -3) is disliked, not a log of a negative
 	num := max(w+alpha*share, 0.01*alpha*share)

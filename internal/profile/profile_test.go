@@ -256,6 +256,17 @@ func TestWidthAffinity(t *testing.T) {
 	if it := ItemOf(&catalog.Product{ProductID: "x", Attributes: map[string]any{"width": 3}}); it.Width != "" {
 		t.Errorf("a width that is not text: %q", it.Width)
 	}
+	// a medium shoe clicked, then returned as not as pictured, leaves wide as liked as
+	// if it had never been clicked, not more (a negative weight does not shrink the total)
+	p.Apply(ReturnedOther, Item{ID: "m", Brand: "b", Width: "medium"}, 2001)
+	var only Profile
+	for i := 0; i < 6; i++ {
+		only.Apply(Clicked, Item{ID: fmt.Sprint("w", i), Brand: "b", Width: "wide"}, int64(1000+i))
+	}
+	only.Decay(2001)
+	if got, want := p.Lift(Width, Hash("wide"), 0.2, 5), only.Lift(Width, Hash("wide"), 0.2, 5); got > want+1e-4 {
+		t.Errorf("after a medium shoe returned: lift of wide %v, above %v of the wide clicks alone", got, want)
+	}
 }
 
 func TestGenderAffinity(t *testing.T) {
@@ -308,6 +319,14 @@ func TestSurveyStatesWidth(t *testing.T) {
 	}
 	if l := p.Lift(Width, Hash("medium"), 0.8, 5); l >= 0 {
 		t.Errorf("stated wide: lift of medium %v", l)
+	}
+	// the survey's and the catalog's words for a width meet: "2E" stated, "W" in the catalog
+	var r Profile
+	ev.Properties = json.RawMessage(`{"shoe_width":"2E"}`)
+	r.ApplyEvent(ev, func(string) (Item, bool) { return Item{}, false })
+	w := ItemOf(&catalog.Product{ProductID: "s", Attributes: map[string]any{"width": "W"}}).Width
+	if l := r.Lift(Width, Hash(w), 0.12, 5); w != "wide" || l <= 0 {
+		t.Errorf("stated 2E: the catalog's W reads %q, lift %v", w, l)
 	}
 	var q Profile
 	ev.Properties = json.RawMessage(`{"height_cm":180}`)

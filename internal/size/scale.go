@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
 )
@@ -440,6 +441,19 @@ func parseDress(b []byte) (float64, bool) {
 	}
 	return 0, false
 }
+
+// WidthWord is a shoe width as one word — "narrow", "medium" or "wide" — however a
+// survey or catalog writes it (N/M/W, 2A, D, 2E, "extra wide", …); "" when s names no
+// width this package knows.
+func WidthWord(s string) string {
+	w, ok := parseWidth([]byte(strings.ToLower(s)))
+	if !ok {
+		return ""
+	}
+	return widthWords[w]
+}
+
+var widthWords = [...]string{WidthUnknown: "", WidthNarrow: "narrow", WidthMedium: "medium", WidthWide: "wide"}
 
 func parseWidth(b []byte) (int8, bool) {
 	b = trimSpace(b)
