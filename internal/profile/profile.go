@@ -91,9 +91,6 @@ func ItemOf(p *catalog.Product) Item {
 // "W" or "2E"), "" when it has none the size package reads.
 func widthOf(p *catalog.Product) string {
 	w, _ := p.Attributes["width"].(string)
-	if w == "" {
-		return ""
-	}
 	return size.WidthWord(w)
 }
 
