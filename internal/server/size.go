@@ -90,8 +90,11 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 	if reason != "" {
 		s.metrics.fallbacks.WithLabelValues(reason).Inc()
 	}
-	if s.armOf(customer, q.Get("anonymous_id")) != experiment.Personalized {
-		customer = "" // the control arm gets the product's and brand's answer, not a personal one
+	// the control arm gets the product's and brand's named size, not a personal answer
+	// nor advice anchored on the shopper's own size: the store without size advice
+	control := s.armOf(customer, q.Get("anonymous_id")) != experiment.Personalized
+	if control {
+		customer = ""
 	}
 	m := s.sizeModel.Load()
 	rec := recPool.Get().(*size.Recommendation)
@@ -111,6 +114,9 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.RecommendProfile(known, p, rec)
+	if control {
+		rec.NameOnly()
+	}
 	rec.ProductID = p.ProductID
 	took := time.Since(start)
 	s.metrics.searchLatency.WithLabelValues("size").Observe(took.Seconds())

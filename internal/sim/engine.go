@@ -59,6 +59,14 @@ func (a sizeAdvice) personal() bool {
 	return false
 }
 
+// taken reports whether a shopper who trusts the store's size advice acts on a: when
+// it is for them (personal), or when it moves them off the size they know as theirs
+// ("runs small: half a size up from your usual"), which needs nothing personal — only
+// the generic "take size 9" is left to their own judgement.
+func (a sizeAdvice) taken() bool {
+	return a.personal() || a.advice == "size_up" || a.advice == "size_down"
+}
+
 // env is where simulated customers get rankings and size advice: the built-in ranker
 // offline, a running server live.
 type env interface {

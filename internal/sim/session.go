@@ -575,8 +575,8 @@ func (w *World) examine(r *rand.Rand, c *customer, it *intent, items []int32) []
 }
 
 // chooseSize picks the size the wearer buys: the advised one when advice is shown,
-// meant for them (not the store's generic "most customers keep 9") and trusted (see
-// advisedSize), else their usual size, adjusted for the brand's sizing if they know
+// trusted and meant for them or anchored on their own size (sizeAdvice.taken; not the
+// store's generic "most customers keep 9"; see advisedSize), else their usual size, adjusted for the brand's sizing if they know
 // it; the next size when theirs is out of stock (sometimes), else nothing.
 func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi uint8, pi int, uid, anon string) (cartLine, bool, error) {
 	w := wk.w
@@ -598,7 +598,7 @@ func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi 
 	if adv.label != "" {
 		wk.stats.RecommendationsShown++
 		line.rec, line.basis, line.advice = adv.label, adv.basis, adv.advice
-		if c.trusts && adv.personal() {
+		if c.trusts && adv.taken() {
 			if j := w.advisedSize(c, wr, p, pi, adv); j >= 0 && cp.Sizes[j].InStock {
 				line.size, line.source = j, "recommended"
 				wk.stats.RecommendationsTrusted++

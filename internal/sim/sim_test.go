@@ -675,3 +675,24 @@ func TestAdvisedSize(t *testing.T) {
 		t.Error("unknown customer accepted")
 	}
 }
+
+// A trusting shopper acts on advice meant for them, and on advice anchored on the size
+// they know as theirs whoever it is for; the store's generic size is not theirs.
+func TestSizeAdviceTaken(t *testing.T) {
+	for _, c := range []struct {
+		adv  sizeAdvice
+		want bool
+	}{
+		{sizeAdvice{label: "9", basis: "purchases", advice: "usual"}, true},
+		{sizeAdvice{label: "9", basis: "survey", advice: "size"}, true},
+		{sizeAdvice{label: "9"}, true}, // the store does not say: the page just shows a size
+		{sizeAdvice{label: "9", basis: "population", advice: "size"}, false},
+		{sizeAdvice{label: "9", basis: "product", advice: "size"}, false},
+		{sizeAdvice{label: "9.5", basis: "population", advice: "size_up", steps: 1}, true},
+		{sizeAdvice{label: "8.5", basis: "body", advice: "size_down", steps: -1}, true},
+	} {
+		if got := c.adv.taken(); got != c.want {
+			t.Errorf("%+v taken = %v, want %v", c.adv, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -327,9 +328,32 @@ func TestAdviceNamesStandInsAndGenericSizes(t *testing.T) {
 	if rec.RecommendedSize == "9" || rec.Advice != AdviceSize || rec.UsualSize != "" {
 		t.Errorf("usual 9 out of stock: %s advice %q usual %q (%q), want another size named (advice size)", rec.RecommendedSize, rec.Advice, rec.UsualSize, rec.FitNote)
 	}
-	m.RecommendProfile(nil, shoeProduct("plain2", "men", 7, 12), &rec)
+	plain2 := shoeProduct("plain2", "men", 7, 12)
+	plain2.Brand = "base"
+	m.RecommendProfile(nil, plain2, &rec)
 	if rec.Basis != BasisPopulation || rec.Advice != AdviceSize || rec.UsualSize != "" || rec.SizeSteps != 0 {
-		t.Errorf("unknown customer: basis %q advice %q usual %q steps %d, want population, size", rec.Basis, rec.Advice, rec.UsualSize, rec.SizeSteps)
+		t.Errorf("unknown customer, item without a verdict: basis %q advice %q usual %q steps %d, want population, size", rec.Basis, rec.Advice, rec.UsualSize, rec.SizeSteps)
+	}
+	// an item of a brand that runs small: anyone is told to move off the size they
+	// know as theirs, by the verdict's steps (half a size: the brand's returns say so)
+	m.RecommendProfile(nil, shoeProduct("plain3", "men", 7, 12), &rec)
+	if rec.Basis != BasisPopulation || rec.Advice != AdviceSizeUp || rec.UsualSize != "" || rec.SizeSteps < 1 {
+		t.Errorf("unknown customer, brand runs small: basis %q advice %q usual %q steps %d, want population, size_up by 1 or more from their own",
+			rec.Basis, rec.Advice, rec.UsualSize, rec.SizeSteps)
+	}
+	if want := stepsWords(rec.SizeSteps, SystemUSShoe); !strings.HasPrefix(rec.FitNote, "Runs small: take "+want+" from your usual size") {
+		t.Errorf("unknown customer, brand runs small: note %q, want it to say %q from their usual size", rec.FitNote, want)
+	}
+	// the answer of a store without size advice names the size
+	rec.NameOnly()
+	if rec.Advice != AdviceSize || rec.SizeSteps != 0 || rec.RecommendedSize == "" || !strings.HasPrefix(rec.FitNote, "Runs small: we suggest "+rec.RecommendedSize) {
+		t.Errorf("name only: advice %q steps %d note %q, want the named %s", rec.Advice, rec.SizeSteps, rec.FitNote, rec.RecommendedSize)
+	}
+	m.RecommendProfile(prof, shoeProduct("plain4", "men", 7, 12), &rec)
+	before := rec.Advice
+	rec.NameOnly()
+	if rec.Advice != before || rec.UsualSize != "9" {
+		t.Errorf("name only changed personal advice %q to %q", before, rec.Advice)
 	}
 	m.RecommendProfile(prof, &catalog.Product{ProductID: "bag"}, &rec)
 	if rec.Advice != AdviceNone {
@@ -351,5 +375,21 @@ func addRunsSmallShoes(tr *Trainer, brand string, product func(i int) string) {
 			_ = tr.AddObservation(Observation{CustomerID: o.CustomerID, ProductID: fmt.Sprint("base", k), Brand: "base", Gender: "men", System: "us_shoe", Size: o.Size, Outcome: OutcomeKept})
 		}
 		_ = tr.AddObservation(o)
+	}
+}
+
+func TestStepsWords(t *testing.T) {
+	for _, c := range []struct {
+		steps int
+		sys   System
+		want  string
+	}{
+		{1, SystemUSShoe, "half a size up"}, {-1, SystemUSShoe, "half a size down"}, {2, SystemUSShoe, "one size up"},
+		{3, SystemUSShoe, "1.5 sizes up"}, {-4, SystemUSShoe, "2 sizes down"}, {1, SystemAlpha, "one size up"},
+		{-2, SystemNumeric, "2 sizes down"},
+	} {
+		if got := stepsWords(c.steps, c.sys); got != c.want {
+			t.Errorf("stepsWords(%d, %v) = %q, want %q", c.steps, c.sys, got, c.want)
+		}
 	}
 }

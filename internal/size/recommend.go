@@ -3,6 +3,7 @@ package size
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/bespokesearch/bespoke/internal/catalog"
@@ -36,10 +37,14 @@ type Recommendation struct {
 	ProductFit      string     `json:"product_fit"` // runs_small, true_to_size, runs_large, unknown
 	// Advice is what the shopper should do (see the Advice constants): take their
 	// usual size, move off it by SizeSteps, or take RecommendedSize as it is.
-	Advice    string       `json:"advice"`
-	UsualSize string       `json:"usual_size,omitempty"` // the customer's usual size as the model knows it, for advice anchored on it
-	SizeSteps int          `json:"size_steps"`           // for size_up/size_down: size steps from the usual size (+ up, - down)
-	Wearers   []WearerSize `json:"wearers,omitempty"`
+	Advice    string `json:"advice"`
+	UsualSize string `json:"usual_size,omitempty"` // the customer's usual size as the model knows it, for advice anchored on it
+	SizeSteps int    `json:"size_steps"`           // for size_up/size_down: size steps from the usual size (+ up, - down)
+	// SizeSystem is the product's size system (us_shoe, alpha, numeric), which says
+	// what one of SizeSteps is: half a US shoe size, a letter, a waist inch.
+	SizeSystem string       `json:"size_system,omitempty"`
+	namedNote  string       // FitNote without the advice anchored on the shopper's own size (see NameOnly)
+	Wearers    []WearerSize `json:"wearers,omitempty"`
 }
 
 // Advice kinds. A recommendation for a customer the model knows the usual size of is
@@ -49,9 +54,9 @@ type Recommendation struct {
 // the move to their own. The named size is the model's reading of the same advice.
 const (
 	AdviceUsual    = "usual"     // the item fits like the customer's usual size: take it (RecommendedSize is the model's estimate of it)
-	AdviceSizeUp   = "size_up"   // the item runs small: take SizeSteps steps above the usual size
-	AdviceSizeDown = "size_down" // the item runs large: take -SizeSteps steps below the usual size
-	AdviceSize     = "size"      // take RecommendedSize: nothing personal to anchor on, or the usual size is out of stock
+	AdviceSizeUp   = "size_up"   // the item runs small: take SizeSteps steps above the usual size (UsualSize, or the shopper's own if empty)
+	AdviceSizeDown = "size_down" // the item runs large: take -SizeSteps steps below the usual size (UsualSize, or the shopper's own if empty)
+	AdviceSize     = "size"      // take RecommendedSize: nothing to anchor on, or the usual size is out of stock
 	AdviceNone     = ""          // no sizes to advise on
 )
 
@@ -217,17 +222,19 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	}
 	dst.ProductID = p.ProductID
 	dst.RecommendedSize, dst.FitNote, dst.Confidence = "", "", 0
-	dst.Advice, dst.UsualSize, dst.SizeSteps = AdviceNone, "", 0
+	dst.Advice, dst.UsualSize, dst.SizeSteps, dst.namedNote = AdviceNone, "", 0, ""
 	if cap(dst.Sizes) < len(p.Sizes) {
 		dst.Sizes = make([]SizeProb, 0, len(p.Sizes))
 	}
 	dst.Sizes = dst.Sizes[:0]
 	dst.Wearers = dst.Wearers[:0]
 	dst.Basis, dst.ProductFit = BasisNone, FitUnknown
+	dst.SizeSystem = ""
 	sys := systemOf(p)
 	if sys == SystemNone || len(p.Sizes) == 0 {
 		return
 	}
+	dst.SizeSystem = sys.String()
 	o, vo, fit, prod := m.itemOffset(p, sys)
 	dst.ProductFit = fit
 	pg := parseGenderFast(p.Gender)
@@ -296,20 +303,51 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 	if math.IsNaN(usual) {
 		usual = theta
 	}
+	itemSteps := 0 // the verdict on the item, in size steps (+ runs small: size up)
+	if fit == RunsSmall || fit == RunsLarge {
+		itemSteps = int(math.Round(o / sys.Step()))
+	}
+	dst.Advice, dst.UsualSize, dst.SizeSteps = advise(dst.Basis, sys, sc, usual, itemSteps, dst, best, bestAll)
 	dst.FitNote = note(dst.Basis, fit, sys, sc, usual, dst, best, bestAll, prod)
-	dst.Advice, dst.UsualSize, dst.SizeSteps = advise(dst.Basis, sys, sc, usual, dst, best, bestAll)
+	dst.namedNote = ""
+	if dst.UsualSize == "" && (dst.Advice == AdviceSizeUp || dst.Advice == AdviceSizeDown) {
+		adv, steps := dst.Advice, dst.SizeSteps
+		dst.Advice, dst.SizeSteps = AdviceSize, 0
+		dst.namedNote = note(dst.Basis, fit, sys, sc, usual, dst, best, bestAll, prod)
+		dst.Advice, dst.SizeSteps = adv, steps
+	}
+}
+
+// NameOnly drops advice anchored on the size the shopper knows as theirs from an
+// answer that is not personal, leaving the named size (advice "size"): the answer of a
+// store without size advice, which the control arm of an experiment on it gets.
+func (r *Recommendation) NameOnly() {
+	if r.UsualSize == "" && (r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown) {
+		r.Advice, r.SizeSteps, r.FitNote = AdviceSize, 0, r.namedNote
+	}
 }
 
 // advise is the advice of a recommendation of size best (bestAll: the best of all
 // sizes, in stock or not) to a customer whose usual size is at label position
-// usualPosition: anchored on the usual size when the recommendation rests on the
-// customer's own purchases or survey and the size is not a stand-in for one out of
-// stock, else the named size.
-func advise(basis string, sys System, sc Scale, usualPosition float64, r *Recommendation, best, bestAll int) (advice, usual string, steps int) {
-	if basis != BasisPurchases && basis != BasisSurvey {
+// usualPosition, on an item whose verdict is itemSteps size steps (+: runs small, 0:
+// none). Unless the size is a stand-in for one out of stock, it is anchored on the
+// usual size: when the recommendation rests on the customer's own purchases or
+// survey, the move off the model's reading of it (usual returned); for anyone else,
+// when the item has a verdict, the move off the size the shopper knows as theirs
+// (usual returned empty) — a shopper who knows their size is better served by "runs
+// small: one size up from your usual" than by the size most customers keep. Otherwise
+// the named size.
+func advise(basis string, sys System, sc Scale, usualPosition float64, itemSteps int, r *Recommendation, best, bestAll int) (advice, usual string, steps int) {
+	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
 		return AdviceSize, "", 0
 	}
-	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
+	if basis != BasisPurchases && basis != BasisSurvey {
+		switch {
+		case itemSteps > 0:
+			return AdviceSizeUp, "", itemSteps
+		case itemSteps < 0:
+			return AdviceSizeDown, "", itemSteps
+		}
 		return AdviceSize, "", 0
 	}
 	usual = LabelIn(sys, sc, usualPosition)
@@ -471,6 +509,21 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 	usual := LabelIn(sys, sc, usualPosition)
 	usualPos, _ := parseLabel(sys, sc, usual)
 	same := math.Abs(recPos.Pos-usualPos.Pos) < 1e-9
+	if r.UsualSize == "" && (r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown) {
+		// not personal, anchored on the size the shopper knows as theirs
+		move := stepsWords(r.SizeSteps, sys)
+		verdict := "Runs small"
+		if r.Advice == AdviceSizeDown {
+			verdict = "Runs large"
+		}
+		switch basis {
+		case BasisBody:
+			return verdict + ": take " + move + " from your usual size (people of your height and weight usually take " + rec + ")"
+		case BasisProduct:
+			return verdict + ": take " + move + " from your usual size (most customers keep " + rec + ")"
+		}
+		return verdict + ": take " + move + " from your usual size; tell us your usual size for a personal suggestion"
+	}
 	switch basis {
 	case BasisPurchases:
 		switch {
@@ -511,6 +564,29 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 		return "We suggest " + rec + ", the size most customers take; tell us your usual size for a personal suggestion"
 	}
 	return ""
+}
+
+// stepsWords words a move of steps size steps in system sys: "half a size up", "one
+// size down", "2 sizes up".
+func stepsWords(steps int, sys System) string {
+	dir := " up"
+	if steps < 0 {
+		dir, steps = " down", -steps
+	}
+	switch {
+	case sys == SystemUSShoe && steps == 1:
+		return "half a size" + dir
+	case sys == SystemUSShoe && steps%2 == 0:
+		if steps == 2 {
+			return "one size" + dir
+		}
+		return strconv.Itoa(steps/2) + " sizes" + dir
+	case sys == SystemUSShoe:
+		return strconv.FormatFloat(float64(steps)/2, 'f', 1, 64) + " sizes" + dir
+	case steps == 1:
+		return "one size" + dir
+	}
+	return strconv.Itoa(steps) + " sizes" + dir
 }
 
 // runs words a verdict for a note: "runs small", "runs large", or "" for none.

@@ -344,10 +344,12 @@
   }
 
   // adviceHTML words /v1/size's advice: anchored on the customer's usual size (take it,
-// or move off it by size_steps) when the answer is personal, else the named size.
+// or move off it by size_steps) when the answer is personal or the item runs small or
+// large, else the named size. Without a usual_size the named size is other shoppers'.
 function adviceHTML(rec) {
   var n = Math.abs(rec.size_steps || 0), steps = n === 1 ? 'one size' : n + ' sizes';
-  var named = ' <span class="muted">(size ' + esc(rec.recommended_size) + ')</span>';
+  if (rec.size_system === 'us_shoe') steps = n === 1 ? 'half a size' : n === 2 ? 'one size' : (n / 2) + ' sizes';
+  var named = ' <span class="muted">(' + (rec.usual_size ? 'size ' : 'most shoppers: size ') + esc(rec.recommended_size) + ')</span>';
   switch (rec.advice) {
     case 'usual': return 'Take <b>your usual size</b>' + named;
     case 'size_up': return 'Take <b>' + steps + ' up</b> from your usual' + named;
