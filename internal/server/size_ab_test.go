@@ -472,6 +472,28 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
 					}
 				}
+				// what a trusting shopper takes, whatever the basis: the advice when it is
+				// personal or anchored on their own size (sim's sizeAdvice.taken), else their own pick
+				{
+					taken := own
+					if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey || rec.Advice == size.AdviceSizeUp || rec.Advice == size.AdviceSizeDown {
+						taken = advised
+					}
+					et, wt, _, err := world.SizeFit(c.ID, wi, p.ProductID, taken)
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := tallyOf(by, "what a trusting shopper takes")
+					x.n++
+					x.own += pReturn(eo, wo)
+					x.rec += pReturn(et, wt)
+					if eo == 0 {
+						x.ownExact++
+					}
+					if et == 0 {
+						x.recExact++
+					}
+				}
 				// scoreAlternative tallies under key k the shopper's own pick against label
 				scoreAlternative := func(k, label string) {
 					eb, wb, _, err := world.SizeFit(c.ID, wi, p.ProductID, label)
@@ -497,6 +519,30 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					}
 					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
 						scoreAlternative(rec.Basis+" advice knowing every item's true offset", lo)
+					}
+				}
+				if sy, err := size.ParseSystem(p.SizeSystem); os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && err == nil && rec.Basis == size.BasisPurchases &&
+					(rec.Advice == size.AdviceUsual || rec.Advice == size.AdviceSizeUp || rec.Advice == size.AdviceSizeDown) && pp.Wearers(sy) == 1 {
+					// a personal correction: the wearer's true size as the model estimates it,
+					// against the size they keep most often, added to the item's advice
+					for _, e := range pp.Sizes {
+						if e.System != sy || !e.HasUsual {
+							continue
+						}
+						dev := float64(e.Mean-e.Usual) / sy.Step()
+						if k := int(math.Round(dev)); k != 0 {
+							steps := rec.SizeSteps + k
+							adv := size.AdviceUsual
+							if steps > 0 {
+								adv = size.AdviceSizeUp
+							} else if steps < 0 {
+								adv = size.AdviceSizeDown
+							}
+							if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
+								scoreAlternative(fmt.Sprintf("personal correction %s dev %+.1f n %d sd %.2f", p.SizeSystem, math.Round(dev*4)/4, min(e.N, 6), math.Round(float64(e.SD)/sy.Step()*4)/4), lo)
+								scoreAlternative(fmt.Sprintf("personal correction %s |dev| %.1f", p.SizeSystem, math.Round(math.Abs(dev)*4)/4), lo)
+							}
+						}
 					}
 				}
 				if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Advice == size.AdviceUsual {
