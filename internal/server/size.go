@@ -91,9 +91,13 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 		s.metrics.fallbacks.WithLabelValues(reason).Inc()
 	}
 	// the control arm gets the product's and brand's named size, not a personal answer
-	// nor advice anchored on the shopper's own size: the store without size advice
-	control := s.armOf(customer, q.Get("anonymous_id")) != experiment.Personalized
-	if control {
+	// nor advice anchored on the shopper's own size: the store without size advice. A
+	// request that names nobody is in no arm: it gets the answer for anyone, advice
+	// anchored on the shopper's own size included.
+	anon := q.Get("anonymous_id")
+	control := false
+	if s.armOf(customer, anon) != experiment.Personalized {
+		control = customer != "" || anon != ""
 		customer = ""
 	}
 	m := s.sizeModel.Load()

@@ -505,9 +505,9 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					x.own += pReturn(eo, wo)
 					x.rec += pReturn(eb, wb)
 				}
-				if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey {
+				{
 					// the bound of advice anchored on the shopper's own size: the item's true
-					// offset, applied as steps off it
+					// offset, applied as steps off it (per personal basis, and for every pair)
 					scale := map[string]float64{"us_shoe": 1, "alpha": 1, "numeric": 2}[p.SizeSystem]
 					step := map[string]float64{"us_shoe": 0.5, "alpha": 1, "numeric": 1}[p.SizeSystem]
 					steps := int(math.Round(-truthOffset[p.ProductID] * scale / step))
@@ -518,7 +518,34 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						adv = size.AdviceSizeDown
 					}
 					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
-						scoreAlternative(rec.Basis+" advice knowing every item's true offset", lo)
+						if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey {
+							scoreAlternative(rec.Basis+" advice knowing every item's true offset", lo)
+						}
+						scoreAlternative("every basis: advice knowing every item's true offset", lo)
+						if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+							// where the model falls short of that bound: what a trusting shopper
+							// takes on the model's advice (own: their own pick) against it, by
+							// the item's true steps and the model's move
+							move := "own pick"
+							taken := own
+							switch {
+							case rec.Advice == size.AdviceSizeUp || rec.Advice == size.AdviceSizeDown:
+								move, taken = fmt.Sprintf("%+d", rec.SizeSteps), advised
+							case rec.Advice == size.AdviceUsual:
+								move, taken = "usual", advised
+							case rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey:
+								move, taken = "named", advised
+							}
+							em, wm, _, err := world.SizeFit(c.ID, wi, p.ProductID, taken)
+							eb, wb, _, err2 := world.SizeFit(c.ID, wi, p.ProductID, lo)
+							if err != nil || err2 != nil {
+								t.Fatal(err, err2)
+							}
+							x := tallyOf(alt, fmt.Sprintf("gap: %s true steps %+d, model %s", p.SizeSystem, steps, move))
+							x.n++
+							x.own += pReturn(em, wm)
+							x.rec += pReturn(eb, wb)
+						}
 					}
 				}
 				if sy, err := size.ParseSystem(p.SizeSystem); os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && err == nil && rec.Basis == size.BasisPurchases &&

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bespokesearch/bespoke/internal/experiment"
 	"github.com/bespokesearch/bespoke/internal/sim"
 	"github.com/bespokesearch/bespoke/internal/size"
 )
@@ -204,6 +205,43 @@ func TestSizeProfilesSurviveRestart(t *testing.T) {
 		}
 	}
 	if err := srv.backend.Put(ctx, key, chunk); err != nil {
+		t.Fatal(err)
+	}
+
+	// A visitor the model knows nothing of is told to move off their own size on an
+	// item that runs small or large; the control arm gets the named size alone.
+	var anchored string
+	for _, l := range strings.Split(strings.TrimSpace(string(cat)), "\n") {
+		var p struct {
+			ProductID string `json:"product_id"`
+		}
+		if json.Unmarshal([]byte(l), &p) != nil {
+			t.Fatal(l)
+		}
+		m := sizeAnswer(t, ts.URL, "", p.ProductID)
+		if m["advice"] != "size_up" && m["advice"] != "size_down" {
+			continue
+		}
+		anchored = p.ProductID
+		steps, _ := m["size_steps"].(float64)
+		if _, personal := m["usual_size"]; personal || steps == 0 || (m["advice"] == "size_up") != (steps > 0) || m["size_system"] == nil ||
+			m["basis"] == "purchases" || m["basis"] == "survey" || !strings.Contains(m["fit_note"].(string), "from your usual size") {
+			t.Errorf("an unknown visitor's advice on %s: %v", p.ProductID, m)
+		}
+		break
+	}
+	if anchored == "" {
+		t.Fatal("no item in the world runs small or large for an unknown visitor")
+	}
+	prevSplit := *srv.split.Load()
+	if err := srv.SetSplit(experiment.Split{Treatment: 0, Salt: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := sizeAnswer(t, ts.URL, "visitor-in-control", anchored); m["advice"] != "size" || m["size_steps"] != 0.0 || m["recommended_size"] == "" ||
+		strings.Contains(m["fit_note"].(string), "from your usual") {
+		t.Errorf("the control arm's answer on %s: %v, want the named size without advice", anchored, m)
+	}
+	if err := srv.SetSplit(prevSplit); err != nil {
 		t.Fatal(err)
 	}
 

@@ -522,7 +522,7 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 		case BasisProduct:
 			return verdict + ": take " + move + " from your usual size (most customers keep " + rec + ")"
 		}
-		return verdict + ": take " + move + " from your usual size; tell us your usual size for a personal suggestion"
+		return verdict + ": take " + move + " from your usual size"
 	}
 	switch basis {
 	case BasisPurchases:
