@@ -418,6 +418,19 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		}
 		return m[k]
 	}
+	// count adds to x a pair: the size error and width mismatch of the shopper's own
+	// pick, and of the recommended one
+	count := func(x *tally, eo float64, wo bool, er float64, wr bool) {
+		x.n++
+		x.own += pReturn(eo, wo)
+		x.rec += pReturn(er, wr)
+		if eo == 0 {
+			x.ownExact++
+		}
+		if er == 0 {
+			x.recExact++
+		}
+	}
 	m := srv.sizeModel.Load()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rec size.Recommendation
@@ -483,16 +496,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if err != nil {
 						t.Fatal(err)
 					}
-					x := tallyOf(by, "what a trusting shopper takes")
-					x.n++
-					x.own += pReturn(eo, wo)
-					x.rec += pReturn(et, wt)
-					if eo == 0 {
-						x.ownExact++
-					}
-					if et == 0 {
-						x.recExact++
-					}
+					count(tallyOf(by, "what a trusting shopper takes"), eo, wo, et, wt)
 				}
 				// scoreAlternative tallies under key k the shopper's own pick against label
 				scoreAlternative := func(k, label string) {
@@ -511,13 +515,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					scale := map[string]float64{"us_shoe": 1, "alpha": 1, "numeric": 2}[p.SizeSystem]
 					step := map[string]float64{"us_shoe": 0.5, "alpha": 1, "numeric": 1}[p.SizeSystem]
 					steps := int(math.Round(-truthOffset[p.ProductID] * scale / step))
-					adv := size.AdviceUsual
-					if steps > 0 {
-						adv = size.AdviceSizeUp
-					} else if steps < 0 {
-						adv = size.AdviceSizeDown
-					}
-					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
+					if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adviceFor(steps), steps); err == nil && ok && inStock(p, lo) {
 						if rec.Basis == size.BasisPurchases || rec.Basis == size.BasisSurvey {
 							scoreAlternative(rec.Basis+" advice knowing every item's true offset", lo)
 						}
@@ -559,13 +557,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						dev := float64(e.Mean-e.Usual) / sy.Step()
 						if k := int(math.Round(dev)); k != 0 {
 							steps := rec.SizeSteps + k
-							adv := size.AdviceUsual
-							if steps > 0 {
-								adv = size.AdviceSizeUp
-							} else if steps < 0 {
-								adv = size.AdviceSizeDown
-							}
-							if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adv, steps); err == nil && ok && inStock(p, lo) {
+							if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adviceFor(steps), steps); err == nil && ok && inStock(p, lo) {
 								scoreAlternative(fmt.Sprintf("personal correction %s dev %+.1f n %d sd %.2f", p.SizeSystem, math.Round(dev*4)/4, min(e.N, 6), math.Round(float64(e.SD)/sy.Step()*4)/4), lo)
 								scoreAlternative(fmt.Sprintf("personal correction %s |dev| %.1f", p.SizeSystem, math.Round(math.Abs(dev)*4)/4), lo)
 							}
@@ -590,15 +582,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 				}
 				for _, k := range keys {
 					x := tallyOf(by, k)
-					x.n++
-					x.own += pReturn(eo, wo)
-					x.rec += pReturn(er, wr)
-					if eo == 0 {
-						x.ownExact++
-					}
-					if er == 0 {
-						x.recExact++
-					}
+					count(x, eo, wo, er, wr)
 					if own != advised {
 						if x.diff == nil {
 							x.diff = map[string]int{}
@@ -640,6 +624,17 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			t.Logf("    where they differ (size error own/recommended): %v", x.diff)
 		}
 	}
+}
+
+// adviceFor is the advice anchored on the usual size that moves steps size steps off it.
+func adviceFor(steps int) string {
+	switch {
+	case steps > 0:
+		return size.AdviceSizeUp
+	case steps < 0:
+		return size.AdviceSizeDown
+	}
+	return size.AdviceUsual
 }
 
 func inStock(p *catalog.Product, label string) bool {
