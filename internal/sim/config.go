@@ -119,7 +119,7 @@ type PurchaseConfig struct {
 	CheckoutProb      float64 `json:"checkout_prob"`     // chance a non-empty cart is ordered
 	SubstituteProb    float64 `json:"substitute_prob"`   // chance to take the next size when the chosen one is out of stock
 	BrandAwareShare   float64 `json:"brand_aware_share"` // customers who adjust for a brand's known sizing
-	TrustShare        float64 `json:"trust_share"`       // customers who take the store's recommended size when shown
+	TrustShare        float64 `json:"trust_share"`       // customers who act on the store's size advice when shown: advice for them, or anchored on their own size ("half a size up")
 	UsualSizeError    float64 `json:"usual_size_error"`  // chance a wearer's believed usual size is one step off
 	SecondQuantityPct float64 `json:"second_quantity"`   // chance an order line has quantity 2
 }
