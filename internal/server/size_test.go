@@ -225,6 +225,7 @@ func TestSizeProfilesSurviveRestart(t *testing.T) {
 		anchored = p.ProductID
 		steps, _ := m["size_steps"].(float64)
 		if _, personal := m["usual_size"]; personal || steps == 0 || (m["advice"] == "size_up") != (steps > 0) || m["size_system"] == nil ||
+			(m["advice"] == "size_up") != (m["product_fit"] == "runs_small") ||
 			m["basis"] == "purchases" || m["basis"] == "survey" || !strings.Contains(m["fit_note"].(string), "from your usual size") {
 			t.Errorf("an unknown visitor's advice on %s: %v", p.ProductID, m)
 		}

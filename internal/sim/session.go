@@ -576,8 +576,9 @@ func (w *World) examine(r *rand.Rand, c *customer, it *intent, items []int32) []
 
 // chooseSize picks the size the wearer buys: the advised one when advice is shown,
 // trusted and meant for them or anchored on their own size (sizeAdvice.taken; not the
-// store's generic "most customers keep 9"; see advisedSize), else their usual size, adjusted for the brand's sizing if they know
-// it; the next size when theirs is out of stock (sometimes), else nothing.
+// store's generic "most customers keep 9"; see advisedSize), else their usual size,
+// adjusted for the brand's sizing if they know it; the next size when theirs is out of
+// stock (sometimes), else nothing.
 func (wk *worker) chooseSize(ctx context.Context, r *rand.Rand, c *customer, wi uint8, pi int, uid, anon string) (cartLine, bool, error) {
 	w := wk.w
 	p := &w.products[pi]

@@ -344,6 +344,25 @@ func TestAdviceNamesStandInsAndGenericSizes(t *testing.T) {
 	if want := stepsWords(rec.SizeSteps, SystemUSShoe); !strings.HasPrefix(rec.FitNote, "Runs small: take "+want+" from your usual size") {
 		t.Errorf("unknown customer, brand runs small: note %q, want it to say %q from their usual size", rec.FitNote, want)
 	}
+	// an item whose description says it runs large, of a brand true to size: a size
+	// down, whether or not the crowd's best size is in stock (what the shopper lands on
+	// depends on their own size)
+	loose := shoeProduct("loose", "men", 7, 12)
+	loose.Brand, loose.Description = "base", "Roomy fit (runs large)."
+	var down Recommendation
+	for pass := 0; pass < 2; pass++ {
+		m.RecommendProfile(nil, loose, &down)
+		if down.Advice != AdviceSizeDown || down.SizeSteps > -1 || down.UsualSize != "" || down.ProductFit != RunsLarge ||
+			!strings.HasPrefix(down.FitNote, "Runs large: take "+stepsWords(down.SizeSteps, SystemUSShoe)+" from your usual size") {
+			t.Errorf("pass %d, unknown customer, item runs large: advice %q steps %d usual %q fit %q note %q, want size_down from their own",
+				pass, down.Advice, down.SizeSteps, down.UsualSize, down.ProductFit, down.FitNote)
+		}
+		for i := range loose.Sizes {
+			if loose.Sizes[i].Size == down.RecommendedSize {
+				loose.Sizes[i].InStock = false
+			}
+		}
+	}
 	// the answer of a store without size advice names the size
 	rec.NameOnly()
 	if rec.Advice != AdviceSize || rec.SizeSteps != 0 || rec.RecommendedSize == "" || !strings.HasPrefix(rec.FitNote, "Runs small: we suggest "+rec.RecommendedSize) {

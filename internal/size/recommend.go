@@ -330,17 +330,15 @@ func (r *Recommendation) NameOnly() {
 // advise is the advice of a recommendation of size best (bestAll: the best of all
 // sizes, in stock or not) to a customer whose usual size is at label position
 // usualPosition, on an item whose verdict is itemSteps size steps (+: runs small, 0:
-// none). Unless the size is a stand-in for one out of stock, it is anchored on the
-// usual size: when the recommendation rests on the customer's own purchases or
-// survey, the move off the model's reading of it (usual returned); for anyone else,
-// when the item has a verdict, the move off the size the shopper knows as theirs
-// (usual returned empty) — a shopper who knows their size is better served by "runs
-// small: one size up from your usual" than by the size most customers keep. Otherwise
+// none). For anyone the model does not know, when the item has a verdict, it is the
+// move off the size the shopper knows as theirs (usual returned empty) — a shopper who
+// knows their size is better served by "runs small: one size up from your usual" than
+// by the size most customers keep, and whether the size it lands on is in stock
+// depends on theirs, not on the crowd's best. When the recommendation rests on the
+// customer's own purchases or survey and is not a stand-in for a size out of stock, it
+// is the move off the model's reading of their usual size (usual returned). Otherwise
 // the named size.
 func advise(basis string, sys System, sc Scale, usualPosition float64, itemSteps int, r *Recommendation, best, bestAll int) (advice, usual string, steps int) {
-	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
-		return AdviceSize, "", 0
-	}
 	if basis != BasisPurchases && basis != BasisSurvey {
 		switch {
 		case itemSteps > 0:
@@ -348,6 +346,9 @@ func advise(basis string, sys System, sc Scale, usualPosition float64, itemSteps
 		case itemSteps < 0:
 			return AdviceSizeDown, "", itemSteps
 		}
+		return AdviceSize, "", 0
+	}
+	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
 		return AdviceSize, "", 0
 	}
 	usual = LabelIn(sys, sc, usualPosition)
@@ -492,6 +493,21 @@ func (m *Model) bestLabel(p *catalog.Product, sys System, sc Scale, theta, v, o 
 // note words the recommendation for a shopper.
 func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Recommendation, best, bestAll int, prod *ItemFit) string {
 	rec := r.Sizes[best].Size
+	if r.UsualSize == "" && (r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown) {
+		// not personal, anchored on the size the shopper knows as theirs
+		move := stepsWords(r.SizeSteps, sys)
+		verdict := "Runs small"
+		if r.Advice == AdviceSizeDown {
+			verdict = "Runs large"
+		}
+		switch basis {
+		case BasisBody:
+			return verdict + ": take " + move + " from your usual size (people of your height and weight usually take " + rec + ")"
+		case BasisProduct:
+			return verdict + ": take " + move + " from your usual size (most customers keep " + rec + ")"
+		}
+		return verdict + ": take " + move + " from your usual size"
+	}
 	if !r.Sizes[best].InStock && len(r.Sizes) > 1 {
 		if basis == BasisPurchases || basis == BasisSurvey || basis == BasisBody {
 			return "Your best size, " + rec + ", is out of stock, and no size in stock is likely to fit you"
@@ -509,21 +525,6 @@ func note(basis, fit string, sys System, sc Scale, usualPosition float64, r *Rec
 	usual := LabelIn(sys, sc, usualPosition)
 	usualPos, _ := parseLabel(sys, sc, usual)
 	same := math.Abs(recPos.Pos-usualPos.Pos) < 1e-9
-	if r.UsualSize == "" && (r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown) {
-		// not personal, anchored on the size the shopper knows as theirs
-		move := stepsWords(r.SizeSteps, sys)
-		verdict := "Runs small"
-		if r.Advice == AdviceSizeDown {
-			verdict = "Runs large"
-		}
-		switch basis {
-		case BasisBody:
-			return verdict + ": take " + move + " from your usual size (people of your height and weight usually take " + rec + ")"
-		case BasisProduct:
-			return verdict + ": take " + move + " from your usual size (most customers keep " + rec + ")"
-		}
-		return verdict + ": take " + move + " from your usual size"
-	}
 	switch basis {
 	case BasisPurchases:
 		switch {

@@ -349,7 +349,8 @@
 function adviceHTML(rec) {
   var n = Math.abs(rec.size_steps || 0), steps = n === 1 ? 'one size' : n + ' sizes';
   if (rec.size_system === 'us_shoe') steps = n === 1 ? 'half a size' : n === 2 ? 'one size' : (n / 2) + ' sizes';
-  var named = ' <span class="muted">(' + (rec.usual_size ? 'size ' : 'most shoppers: size ') + esc(rec.recommended_size) + ')</span>';
+  var whose = rec.usual_size ? 'size ' : rec.basis === 'body' ? 'people of your build: size ' : 'most shoppers: size ';
+  var named = ' <span class="muted">(' + whose + esc(rec.recommended_size) + ')</span>';
   switch (rec.advice) {
     case 'usual': return 'Take <b>your usual size</b>' + named;
     case 'size_up': return 'Take <b>' + steps + ' up</b> from your usual' + named;
