@@ -117,9 +117,10 @@ func (s *Server) handleSize(w http.ResponseWriter, r *http.Request) {
 			known = prof
 		}
 	}
-	m.RecommendProfile(known, p, rec)
 	if control {
-		rec.NameOnly()
+		m.RecommendNamed(p, rec)
+	} else {
+		m.RecommendProfile(known, p, rec)
 	}
 	rec.ProductID = p.ProductID
 	took := time.Since(start)

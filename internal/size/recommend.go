@@ -43,7 +43,6 @@ type Recommendation struct {
 	// SizeSystem is the product's size system (us_shoe, alpha, numeric), which says
 	// what one of SizeSteps is: half a US shoe size, a letter, a waist inch.
 	SizeSystem string       `json:"size_system,omitempty"`
-	namedNote  string       // FitNote without the advice anchored on the shopper's own size (see NameOnly)
 	Wearers    []WearerSize `json:"wearers,omitempty"`
 }
 
@@ -216,13 +215,27 @@ func pickWearer(prof *Profile, sys System, g uint8) (int, int) {
 // RecommendProfile is Recommend for a profile fetched from a store (nil: unknown
 // customer), writing into dst and reusing its slices.
 func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recommendation) {
+	m.recommend(prof, p, dst, true)
+}
+
+// RecommendNamed is the answer of a store without size advice, which the control arm
+// of an experiment on it gets: the product's and brand's named size for anyone (advice
+// "size"), without the move off the shopper's own size that RecommendProfile gives on
+// an item that runs small or large.
+func (m *Model) RecommendNamed(p *catalog.Product, dst *Recommendation) {
+	m.recommend(nil, p, dst, false)
+}
+
+// recommend is RecommendProfile; anchored false leaves out advice anchored on the
+// shopper's own size for answers that are not personal (RecommendNamed).
+func (m *Model) recommend(prof *Profile, p *catalog.Product, dst *Recommendation, anchored bool) {
 	if p == nil {
 		*dst = Recommendation{Sizes: dst.Sizes[:0], Wearers: dst.Wearers[:0], Basis: BasisNone, ProductFit: FitUnknown, Advice: AdviceNone}
 		return
 	}
 	dst.ProductID = p.ProductID
 	dst.RecommendedSize, dst.FitNote, dst.Confidence = "", "", 0
-	dst.Advice, dst.UsualSize, dst.SizeSteps, dst.namedNote = AdviceNone, "", 0, ""
+	dst.Advice, dst.UsualSize, dst.SizeSteps = AdviceNone, "", 0
 	if cap(dst.Sizes) < len(p.Sizes) {
 		dst.Sizes = make([]SizeProb, 0, len(p.Sizes))
 	}
@@ -304,27 +317,11 @@ func (m *Model) RecommendProfile(prof *Profile, p *catalog.Product, dst *Recomme
 		usual = theta
 	}
 	itemSteps := 0 // the verdict on the item, in size steps (+ runs small: size up)
-	if fit == RunsSmall || fit == RunsLarge {
+	if anchored && (fit == RunsSmall || fit == RunsLarge) {
 		itemSteps = int(math.Round(o / sys.Step()))
 	}
 	dst.Advice, dst.UsualSize, dst.SizeSteps = advise(dst.Basis, sys, sc, usual, itemSteps, dst, best, bestAll)
 	dst.FitNote = note(dst.Basis, fit, sys, sc, usual, dst, best, bestAll, prod)
-	dst.namedNote = ""
-	if dst.UsualSize == "" && (dst.Advice == AdviceSizeUp || dst.Advice == AdviceSizeDown) {
-		adv, steps := dst.Advice, dst.SizeSteps
-		dst.Advice, dst.SizeSteps = AdviceSize, 0
-		dst.namedNote = note(dst.Basis, fit, sys, sc, usual, dst, best, bestAll, prod)
-		dst.Advice, dst.SizeSteps = adv, steps
-	}
-}
-
-// NameOnly drops advice anchored on the size the shopper knows as theirs from an
-// answer that is not personal, leaving the named size (advice "size"): the answer of a
-// store without size advice, which the control arm of an experiment on it gets.
-func (r *Recommendation) NameOnly() {
-	if r.UsualSize == "" && (r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown) {
-		r.Advice, r.SizeSteps, r.FitNote = AdviceSize, 0, r.namedNote
-	}
 }
 
 // advise is the advice of a recommendation of size best (bestAll: the best of all
