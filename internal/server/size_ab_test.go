@@ -84,14 +84,13 @@ func TestSizeReturnsAB(t *testing.T) {
 	history := cfg.Days * 2 / 3
 	live := sim.LiveOptions{Target: ts.URL, WriteKey: testWriteKey, AdminToken: testAdmin, Concurrency: 4, ToDay: history}
 	var past bytes.Buffer
-	if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
-		live.Truth = &past
-	}
+	live.Truth = &past // the history's purchases: what a perfect learner of it could know (counterfactualSizes)
 	if _, err := world.PlayLive(ctx, live, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	live.Truth = nil
 	pastPurchases := map[string][]string{}
+	bought := map[string]productHistory{} // product → its purchases and size returns in the history
 	for dec := json.NewDecoder(&past); dec.More(); {
 		var r struct {
 			Kind       string  `json:"kind"`
@@ -107,6 +106,12 @@ func TestSizeReturnsAB(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r.Kind == "purchase" && r.Size != "" {
+			h := bought[r.ProductID]
+			h.purchases++
+			if r.Reason == "too_small" || r.Reason == "too_large" {
+				h.sizeReturns++
+			}
+			bought[r.ProductID] = h
 			pastPurchases[r.CustomerID] = append(pastPurchases[r.CustomerID], fmt.Sprintf("w%d %s %s %s err%+.1f %s", r.Wearer, r.ProductID, r.Size, r.Source, r.SizeError, r.Reason))
 		}
 	}
@@ -118,7 +123,7 @@ func TestSizeReturnsAB(t *testing.T) {
 		b, _ := json.Marshal(rep.Size)
 		t.Logf("size report: %s", b)
 	}
-	counterfactualSizes(t, ctx, srv, world, pastPurchases)
+	counterfactualSizes(t, ctx, srv, world, pastPurchases, bought)
 	split := experiment.Split{Treatment: 0.5, Salt: "demo"}
 	srv.SetSplit(split)
 	var truth bytes.Buffer
@@ -349,7 +354,11 @@ func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) 
 // (sim.World.AdvisedSize: the advice applied to their own idea of their size) against
 // that of the size the shopper picks on their own, by the recommendation's basis.
 // past are the history's purchases per customer, for BESPOKE_SIZE_AB_DIFF's examples.
-func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string) {
+// productHistory is what the history says of one product: purchases with a size, and how
+// many came back for their size.
+type productHistory struct{ purchases, sizeReturns int }
+
+func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string, bought map[string]productHistory) {
 	cfg := world.Config()
 	type wearer struct{ Gender string }
 	var custs []struct {
@@ -357,6 +366,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		Wearers []wearer
 	}
 	truthOffset := map[string]float64{}
+	brandOffset := map[string]map[string]float64{} // brand → size system → the world's offset
 	forEachTruth(t, world, func(raw json.RawMessage) {
 		var c struct {
 			Kind        string          `json:"kind"`
@@ -373,6 +383,13 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		}
 		if c.Kind == "product" {
 			truthOffset[c.ProductID] = c.TotalOffset
+		}
+		if c.Kind == "brand" {
+			var off map[string]float64
+			if err := json.Unmarshal(c.Offset, &off); err != nil {
+				t.Fatal(err)
+			}
+			brandOffset[c.Brand] = off
 		}
 		if c.Kind == "brand" && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
 			var off map[string]float64
@@ -393,6 +410,16 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 	})
 	byGender := map[string][]int{}
 	prods := world.Products()
+	boughtBrand := map[string]productHistory{} // brand and size system → its products' history
+	for i := range prods {
+		if h, ok := bought[prods[i].ProductID]; ok {
+			k := prods[i].Brand + "\x00" + prods[i].SizeSystem
+			b := boughtBrand[k]
+			b.purchases += h.purchases
+			b.sizeReturns += h.sizeReturns
+			boughtBrand[k] = b
+		}
+	}
 	for i := range prods {
 		if len(prods[i].Sizes) > 0 {
 			byGender[prods[i].Gender] = append(byGender[prods[i].Gender], i)
@@ -543,6 +570,34 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 							x.n++
 							x.own += pReturn(em, wm)
 							x.rec += pReturn(eb, wb)
+						}
+					}
+					// what a perfect learner of the history could know: the true offset of
+					// each product bought in it (or only of those with a size return), of
+					// its brand otherwise, or a step its way when its description says it
+					// runs small or large
+					for _, k := range []struct {
+						name  string
+						known func(productHistory) bool // what of a product's or brand's history tells its offset
+						brand bool                      // every brand's offset is known, whatever its history
+					}{
+						{"bound of the history: true offsets of products and brands bought in it, else the description's", func(h productHistory) bool { return h.purchases > 0 }, false},
+						{"bound of the history: true offsets of products and brands with a size return in it, else the description's", func(h productHistory) bool { return h.sizeReturns > 0 }, false},
+						{"bound of brands: every brand's true offset, else the description's", func(productHistory) bool { return false }, true},
+					} {
+						var off float64
+						switch {
+						case k.known(bought[p.ProductID]):
+							off = -truthOffset[p.ProductID]
+						case k.brand || k.known(boughtBrand[p.Brand+"\x00"+p.SizeSystem]):
+							off = -brandOffset[p.Brand][p.SizeSystem]
+						}
+						if d := size.DescribedFit(p.Description); off == 0 && (d == size.RunsSmall || d == size.RunsLarge) {
+							off = map[string]float64{size.RunsSmall: step, size.RunsLarge: -step}[d] / scale
+						}
+						st := int(math.Round(off * scale / step))
+						if lo, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, "", adviceFor(st), st); err == nil && ok && inStock(p, lo) {
+							scoreAlternative(k.name, lo)
 						}
 					}
 				}
