@@ -123,7 +123,7 @@ func TestSizeReturnsAB(t *testing.T) {
 		b, _ := json.Marshal(rep.Size)
 		t.Logf("size report: %s", b)
 	}
-	counterfactualSizes(t, ctx, srv, world, pastPurchases, bought)
+	trained := counterfactualSizes(t, ctx, srv, world, pastPurchases, bought, "", nil)
 	split := experiment.Split{Treatment: 0.5, Salt: "demo"}
 	srv.SetSplit(split)
 	var truth bytes.Buffer
@@ -133,6 +133,9 @@ func TestSizeReturnsAB(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("A/B period: %d orders, recommendations shown %d, taken %d", st.Orders, st.RecommendationsShown, st.RecommendationsTrusted)
+	// the same pairs on the profiles as the A/B's purchases and returns left them (folded
+	// in online, size.Model.Update): advice must not decay as customers follow it
+	counterfactualSizes(t, ctx, srv, world, pastPurchases, bought, "after the A/B, profiles updated online: ", trained)
 
 	// per customer and group: order lines with a size, and size returns
 	type cell struct{ lines, returns float64 }
@@ -358,7 +361,15 @@ func forEachTruth(t *testing.T, world *sim.World, fn func(raw json.RawMessage)) 
 // many came back for their size.
 type productHistory struct{ purchases, sizeReturns int }
 
-func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string, bought map[string]productHistory) {
+// counterfactualSizes scores the size advice against the world's truth on (shopper,
+// product) pairs, with the bounds next to it; when is "" right after training, else the
+// prefix of the lines it prints (and it prints the tallies only).
+//
+// It returns the profiles it read; given those of an earlier call (before), it also
+// tallies, where the advice changed since, what a trusting shopper takes now against
+// what they took then, by how the profile's usual size moved.
+func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *sim.World, past map[string][]string, bought map[string]productHistory, when string, before map[string]*size.Profile) map[string]*size.Profile {
+	read := map[string]*size.Profile{}
 	cfg := world.Config()
 	type wearer struct{ Gender string }
 	var custs []struct {
@@ -391,7 +402,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			}
 			brandOffset[c.Brand] = off
 		}
-		if c.Kind == "brand" && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+		if c.Kind == "brand" && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && when == "" {
 			var off map[string]float64
 			_ = json.Unmarshal(c.Offset, &off)
 			for _, sys := range []string{"us_shoe", "alpha", "numeric"} {
@@ -469,6 +480,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 		if !found {
 			pp = nil
 		}
+		read[c.ID] = pp
 		for wi, w := range c.Wearers {
 			cands := append(append([]int(nil), byGender[w.Gender]...), byGender["unisex"]...)
 			if len(cands) == 0 {
@@ -506,7 +518,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && eo == 0 {
 						keys = append(keys, rec.Basis+" moved off right: "+noteKind(rec.FitNote), fmt.Sprintf("%s moved off right: true offset %+.1f", rec.Basis, truthOffset[p.ProductID]))
 					}
-					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && truthOffset[p.ProductID] == 0 && examples < 40 {
+					if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && rec.Basis == "purchases" && eo == 0 && truthOffset[p.ProductID] == 0 && examples < 40 && when == "" {
 						examples++
 						t.Logf("example %s w%d %s %s %s brand %s model fit %+v; own %s rec %s (err %+.1f) %q; profile %+v; past %q",
 							c.ID, wi, p.ProductID, p.SizeSystem, p.Gender, p.Brand, m.ProductFit(p.ProductID), own, advised, er, rec.FitNote, prof.Sizes, past[c.ID])
@@ -524,6 +536,28 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						t.Fatal(err)
 					}
 					count(tallyOf(by, "what a trusting shopper takes"), eo, wo, et, wt)
+					if bp, ok := before[c.ID]; ok && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+						var then size.Recommendation
+						m.RecommendProfile(bp, p, &then)
+						if then.RecommendedSize != rec.RecommendedSize || then.Advice != rec.Advice || then.SizeSteps != rec.SizeSteps {
+							takenThen := own
+							if a, ok, err := world.AdvisedSize(c.ID, wi, p.ProductID, then.RecommendedSize, then.Advice, then.SizeSteps); err == nil && ok && inStock(p, a) &&
+								(then.Basis == size.BasisPurchases || then.Basis == size.BasisSurvey || then.Advice == size.AdviceSizeUp || then.Advice == size.AdviceSizeDown) {
+								takenThen = a
+							}
+							e0, w0, _, err := world.SizeFit(c.ID, wi, p.ProductID, takenThen)
+							if err != nil {
+								t.Fatal(err)
+							}
+							ch := usualChange(bp, pp, p.SizeSystem)
+							for _, k := range []string{ch, fmt.Sprintf("%s: then %s %s, now %s %s, item %s", ch, then.Basis, then.Advice, rec.Basis, rec.Advice, rec.ProductFit)} {
+								x := tallyOf(alt, "changed since training: "+k)
+								x.n++
+								x.own += pReturn(e0, w0)
+								x.rec += pReturn(et, wt)
+							}
+						}
+					}
 				}
 				// scoreAlternative tallies under key k the shopper's own pick against label
 				scoreAlternative := func(k, label string) {
@@ -648,7 +682,7 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 			}
 		}
 	}
-	if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
+	if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && when == "" {
 		// learned offsets against the truth: -truth (sim: negative runs small) vs the model's (positive runs small)
 		conf := map[string]map[string]int{}
 		for i := range prods {
@@ -669,16 +703,48 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 	}
 	for _, k := range slices.Sorted(maps.Keys(alt)) {
 		x := alt[k]
-		t.Logf("counterfactual %-50s n=%5.0f  P(size return): own %.4f alternative %.4f (%+.1f%%)", k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
+		t.Logf("%scounterfactual %-50s n=%5.0f  P(size return): own %.4f alternative %.4f (%+.1f%%)", when, k, x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
 	}
 	for _, k := range slices.Sorted(maps.Keys(by)) {
 		x := by[k]
-		t.Logf("counterfactual %-22s n=%5.0f  exact fit: own %.3f recommended %.3f;  P(size return): own %.4f recommended %.4f (%+.1f%%)",
-			k, x.n, x.ownExact/x.n, x.recExact/x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
+		t.Logf("%scounterfactual %-22s n=%5.0f  exact fit: own %.3f recommended %.3f;  P(size return): own %.4f recommended %.4f (%+.1f%%)",
+			when, k, x.n, x.ownExact/x.n, x.recExact/x.n, x.own/x.n, x.rec/x.n, 100*(x.rec/x.own-1))
 		if os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" && len(x.diff) > 0 {
 			t.Logf("    where they differ (size error own/recommended): %v", x.diff)
 		}
 	}
+	return read
+}
+
+// usualChange words how the usual size of system sys moved from profile a to b.
+func usualChange(a, b *size.Profile, sys string) string {
+	entry := func(p *size.Profile) *size.TrueSize {
+		if p == nil {
+			return nil
+		}
+		for i := range p.Sizes {
+			if p.Sizes[i].System.String() == sys {
+				return &p.Sizes[i]
+			}
+		}
+		return nil
+	}
+	ea, eb := entry(a), entry(b)
+	switch {
+	case ea == nil && eb == nil:
+		return sys + " no entry"
+	case ea == nil:
+		return sys + " new entry"
+	case eb == nil:
+		return sys + " entry gone"
+	case ea.HasUsual && !eb.HasUsual:
+		return sys + " usual dropped"
+	case !ea.HasUsual && eb.HasUsual:
+		return sys + " usual gained"
+	case ea.HasUsual && ea.Usual != eb.Usual:
+		return fmt.Sprintf("%s usual moved %+.1f", sys, eb.Usual-ea.Usual)
+	}
+	return fmt.Sprintf("%s usual same, purchases %d -> %d", sys, ea.N, min(eb.N, ea.N+3))
 }
 
 // adviceFor is the advice anchored on the usual size that moves steps size steps off it.

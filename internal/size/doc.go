@@ -30,12 +30,21 @@
 // Recommending is conservative: the customer's usual size unless the item runs small
 // or large — its own size returns say so, failing that its brand's, failing that its
 // description (DescribedFit) — and then at least one size step the other way (learned
-// offsets fall short of the truth where buyers keep sizes a step off); a size in stock
+// offsets fall short of the truth where buyers keep sizes a step off) — for a customer
+// the model knows, their usual size moved by the item's verdict in whole steps, as for
+// anyone; their estimated true size decides instead only where it rests on two
+// purchases or more, is narrow and lands on the usual size (a brand that runs small,
+// where they keep L); a size in stock
 // unless only sizes much less likely to fit are; never one wearer's size for a product
 // cut for the other sex; and a size from height and weight alone is called what it is
 // (basis body), not the customer's own. Children's products (gender kids, boys,
 // girls, youth…) make a wearer of their own: an account's adult and children's sizes
 // are learned apart and never recommended for each other.
+//
+// The usual size (TrueSize.Usual) is the label kept most often as of the last training;
+// Model.Update, folding purchases and returns in between, gives an entry without one
+// its first and never moves or removes one: a size bought on advice in an item that
+// runs small, a gift, a size still to come back are no new habit.
 //
 // Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a

@@ -297,6 +297,20 @@ func (m *Model) recommend(prof *Profile, p *catalog.Product, dst *Recommendation
 		dst.Basis = BasisNone
 		return
 	}
+	if !math.IsNaN(anchor) && anchored && (fit == RunsSmall || fit == RunsLarge) && (dst.Basis == BasisPurchases || dst.Basis == BasisSurvey) {
+		// on an item with a verdict, the size the model picks for the customer's
+		// estimated true size stands when the estimate is narrow (within half a step, on
+		// two purchases or more) and lands on their usual size: they keep that size in
+		// items cut like this one (a brand that runs small, where they keep L; one
+		// purchase of a size up on our advice is no such habit). Otherwise it is the usual size
+		// moved by the verdict, as anyone gets it (advise): an estimate resting on a
+		// purchase or two sits between the size they keep and the population's, and
+		// moves off it sent shoppers the wrong number of steps
+		narrow := chosen >= 0 && prof.Sizes[chosen].N >= 2 && vt <= 0.25*sys.Step()*sys.Step()
+		if k := usualMovedBy(dst.Sizes, sys, sc, anchor, o); k >= 0 && (!narrow || !samePosition(sys, sc, dst.Sizes[best].Size, anchor)) {
+			best = k
+		}
+	}
 	dst.RecommendedSize = dst.Sizes[best].Size
 	dst.Confidence = dst.Sizes[best].PFit
 	if other >= 0 {
@@ -345,7 +359,12 @@ func advise(basis string, sys System, sc Scale, usualPosition float64, itemSteps
 		}
 		return AdviceSize, "", 0
 	}
-	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock) {
+	// a stand-in — the size in stock nearest a best size that is not — is named as it
+	// is; the usual size, or the usual size moved by the item's verdict, is advice
+	// anchored on it even when a size the model's estimate prefers is out of stock
+	anchoredPick := samePosition(sys, sc, r.Sizes[best].Size, usualPosition) ||
+		samePosition(sys, sc, r.Sizes[best].Size, usualPosition+float64(itemSteps)*sys.Step())
+	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock && !anchoredPick) {
 		return AdviceSize, "", 0
 	}
 	usual = LabelIn(sys, sc, usualPosition)
@@ -463,6 +482,28 @@ func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o 
 		ch.add(len(dst.Sizes)-1, score, val.Pos, usual, z.InStock)
 	}
 	return ch.pick(), ch.best
+}
+
+// usualMovedBy is the index in sizes of the size in stock at the usual position moved
+// by the item offset o in whole steps (of several, the likeliest to fit), -1 if none.
+func usualMovedBy(sizes []SizeProb, sys System, sc Scale, usual, o float64) int {
+	target := usual + math.Round(o/sys.Step())*sys.Step()
+	k := -1
+	for i := range sizes {
+		if !sizes[i].InStock || !samePosition(sys, sc, sizes[i].Size, target) {
+			continue
+		}
+		if k < 0 || sizes[i].PFit > sizes[k].PFit {
+			k = i
+		}
+	}
+	return k
+}
+
+// samePosition reports whether label sits at position pos of the system's scale.
+func samePosition(sys System, sc Scale, label string, pos float64) bool {
+	v, ok := parseLabel(sys, sc, label)
+	return ok && math.Abs(v.Pos-pos) < 0.25
 }
 
 // bestLabel is the size fillSizes would choose, without recording the sizes.

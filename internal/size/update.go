@@ -114,14 +114,21 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	if ts.N < math.MaxUint16 && !swap {
 		ts.N++
 	}
-	if swap && ts.HasUsual && math.Abs(float64(ts.Usual)-val.Pos) < 1e-3 {
-		ts.HasUsual = false // the usual size was the one that came back
-	}
 	if d := dayOf(o.Time); d > ts.LastDay {
 		ts.LastDay = d
 	}
-	if o.Outcome == OutcomeKept {
+	if o.Outcome == OutcomeKept && !ts.HasUsual {
+		// the usual size is the label kept most often, which training recomputes from
+		// settled purchases; one purchase folded in here, kept or not yet returned, only
+		// gives an entry without one its first. Moved to each new label, it followed the
+		// sizes shoppers took on our advice in items that run small or large (and the
+		// next such item got "your usual size"), the sizes of gifts, and sizes still to
+		// come back. A return does not take it away either: the label a shopper picks
+		// is the size they know as theirs, and an item that ran small is likelier than a
+		// shopper wrong about their size; advice anchored on it stays right for them.
 		ts.Usual, ts.HasUsual = float32(val.Pos), true
+	}
+	if o.Outcome == OutcomeKept {
 		if val.Width != WidthUnknown {
 			ts.Width = val.Width
 		}
