@@ -292,12 +292,16 @@ func (m *Model) recommend(prof *Profile, p *catalog.Product, dst *Recommendation
 	if math.IsNaN(anchor) && dst.Basis == BasisSurvey && sys == SystemUSShoe {
 		anchor = theta // the shoe size the survey stated
 	}
-	best, bestAll := m.fillSizes(p, sys, sc, theta, vt+vo, o, width, anchor, dst)
+	moved := math.NaN() // the usual size moved by the item's verdict, for a personal answer
+	if !math.IsNaN(anchor) && anchored && (fit == RunsSmall || fit == RunsLarge) && (dst.Basis == BasisPurchases || dst.Basis == BasisSurvey) {
+		moved = anchor + math.Round(o/sys.Step())*sys.Step()
+	}
+	best, bestAll, atMoved, pickAtUsual := m.fillSizes(p, sys, sc, theta, vt+vo, o, width, anchor, moved, dst)
 	if best < 0 {
 		dst.Basis = BasisNone
 		return
 	}
-	if !math.IsNaN(anchor) && anchored && (fit == RunsSmall || fit == RunsLarge) && (dst.Basis == BasisPurchases || dst.Basis == BasisSurvey) {
+	if !math.IsNaN(moved) {
 		// on an item with a verdict, the size the model picks for the customer's
 		// estimated true size stands when the estimate is narrow (within half a step, on
 		// two purchases or more) and lands on their usual size: they keep that size in
@@ -307,8 +311,8 @@ func (m *Model) recommend(prof *Profile, p *catalog.Product, dst *Recommendation
 		// purchase or two sits between the size they keep and the population's, and
 		// moves off it sent shoppers the wrong number of steps
 		narrow := chosen >= 0 && prof.Sizes[chosen].N >= 2 && vt <= 0.25*sys.Step()*sys.Step()
-		if k := usualMovedBy(dst.Sizes, sys, sc, anchor, o); k >= 0 && (!narrow || !samePosition(sys, sc, dst.Sizes[best].Size, anchor)) {
-			best = k
+		if atMoved >= 0 && (!narrow || !pickAtUsual) {
+			best = atMoved
 		}
 	}
 	dst.RecommendedSize = dst.Sizes[best].Size
@@ -362,9 +366,9 @@ func advise(basis string, sys System, sc Scale, usualPosition float64, itemSteps
 	// a stand-in — the size in stock nearest a best size that is not — is named as it
 	// is; the usual size, or the usual size moved by the item's verdict, is advice
 	// anchored on it even when a size the model's estimate prefers is out of stock
-	anchoredPick := samePosition(sys, sc, r.Sizes[best].Size, usualPosition) ||
-		samePosition(sys, sc, r.Sizes[best].Size, usualPosition+float64(itemSteps)*sys.Step())
-	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock && !anchoredPick) {
+	if !r.Sizes[best].InStock || (bestAll != best && !r.Sizes[bestAll].InStock &&
+		!samePosition(sys, sc, r.Sizes[best].Size, usualPosition) &&
+		!samePosition(sys, sc, r.Sizes[best].Size, usualPosition+float64(itemSteps)*sys.Step())) {
 		return AdviceSize, "", 0
 	}
 	usual = LabelIn(sys, sc, usualPosition)
@@ -418,6 +422,9 @@ type sizeChoice struct {
 	best, bestIn, usual                int
 	bestScore, bestInScore, usualScore float64
 	usualDist                          float64
+	moved                              float64 // a second position to find a size at (NaN: none)
+	atMoved                            int     // the size in stock at moved likeliest to fit, -1 if none
+	atMovedScore                       float64
 }
 
 // newSizeChoice starts a choice for an item whose offset with a verdict is o (0: none).
@@ -426,7 +433,8 @@ func newSizeChoice(o float64) sizeChoice {
 	if o == 0 {
 		margin = 1 // nothing known of the item moves a customer off their usual size
 	}
-	return sizeChoice{margin: margin, best: -1, bestIn: -1, usual: -1, bestScore: math.Inf(-1), bestInScore: math.Inf(-1), usualDist: math.Inf(1)}
+	return sizeChoice{margin: margin, best: -1, bestIn: -1, usual: -1, bestScore: math.Inf(-1), bestInScore: math.Inf(-1), usualDist: math.Inf(1),
+		moved: math.NaN(), atMoved: -1}
 }
 
 // add scores size k (at label position pos, in stock or not) against the customer's
@@ -441,6 +449,9 @@ func (c *sizeChoice) add(k int, score, pos, usual float64, inStock bool) {
 	// of labels at the usual position (widths), the one likelier to fit
 	if d := math.Abs(pos - usual); inStock && (d < c.usualDist-1e-9 || d < c.usualDist+1e-9 && score > c.usualScore) {
 		c.usual, c.usualScore, c.usualDist = k, score, d
+	}
+	if inStock && math.Abs(pos-c.moved) < 0.25 && (c.atMoved < 0 || score > c.atMovedScore) {
+		c.atMoved, c.atMovedScore = k, score
 	}
 }
 
@@ -462,11 +473,14 @@ func (c *sizeChoice) pick() int {
 // fillSizes appends the per-size probabilities to dst.Sizes and returns the index of
 // the size to recommend (sizeChoice.pick: the highest P(fit), less a penalty for a
 // width that is not the customer's, preferring sizes in stock and the customer's usual
-// label position usual, NaN if none), and of the best of all sizes.
-func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual float64, dst *Recommendation) (int, int) {
+// label position usual, NaN if none), of the best of all sizes, and of the size in
+// stock at position moved (NaN: none wanted; -1: none in stock there); pickAtUsual
+// reports whether the size to recommend is at the usual position.
+func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o float64, width int8, usual, moved float64, dst *Recommendation) (pick, bestAll, atMoved int, pickAtUsual bool) {
 	lk := m.links[sys]
 	ks := lk.scale(v)
 	ch := newSizeChoice(o)
+	ch.moved = moved
 	for i := range p.Sizes {
 		z := &p.Sizes[i]
 		val, ok := parseLabel(sys, sc, z.Size)
@@ -481,23 +495,8 @@ func (m *Model) fillSizes(p *catalog.Product, sys System, sc Scale, theta, v, o 
 		}
 		ch.add(len(dst.Sizes)-1, score, val.Pos, usual, z.InStock)
 	}
-	return ch.pick(), ch.best
-}
-
-// usualMovedBy is the index in sizes of the size in stock at the usual position moved
-// by the item offset o in whole steps (of several, the likeliest to fit), -1 if none.
-func usualMovedBy(sizes []SizeProb, sys System, sc Scale, usual, o float64) int {
-	target := usual + math.Round(o/sys.Step())*sys.Step()
-	k := -1
-	for i := range sizes {
-		if !sizes[i].InStock || !samePosition(sys, sc, sizes[i].Size, target) {
-			continue
-		}
-		if k < 0 || sizes[i].PFit > sizes[k].PFit {
-			k = i
-		}
-	}
-	return k
+	pick = ch.pick()
+	return pick, ch.best, ch.atMoved, pick >= 0 && pick == ch.usual && ch.usualDist < 0.25
 }
 
 // samePosition reports whether label sits at position pos of the system's scale.
