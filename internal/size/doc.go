@@ -43,8 +43,9 @@
 //
 // The usual size (TrueSize.Usual) is the label kept most often as of the last training;
 // Model.Update, folding purchases and returns in between, gives an entry without one
-// its first and never moves or removes one: a size bought on advice in an item that
-// runs small, a gift, a size still to come back are no new habit.
+// its first and otherwise moves it only when it comes back (a step the return's way,
+// unless the item's verdict explains the return): a size bought on advice in an item
+// that runs small, a gift, a size still to come back are no new habit.
 //
 // Training (Trainer.Fit) takes plain Go values; the serving path (Model.Recommend,
 // Model.RecommendProfile) is allocation-light and safe for concurrent use because a

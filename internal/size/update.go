@@ -117,15 +117,27 @@ func (m *Model) Update(prof *Profile, o Observation) (Profile, error) {
 	if d := dayOf(o.Time); d > ts.LastDay {
 		ts.LastDay = d
 	}
+	if swap && ts.HasUsual && math.Abs(float64(ts.Usual)-val.Pos) < 1e-3 {
+		// the usual size came back too small (large) in an item whose verdict does not
+		// say it runs small (large): the next size that way is the better reading of
+		// the customer's own (advice anchored on it moves them the same steps)
+		dir := 1.0
+		if o.Outcome == OutcomeTooLarge {
+			dir = -1
+		}
+		if m.verdictStepsOf(o.ProductID, o.Brand, sys)*dir <= 0 {
+			ts.Usual += float32(dir * step)
+		}
+	}
 	if o.Outcome == OutcomeKept && !ts.HasUsual {
 		// the usual size is the label kept most often, which training recomputes from
 		// settled purchases; one purchase folded in here, kept or not yet returned, only
 		// gives an entry without one its first. Moved to each new label, it followed the
 		// sizes shoppers took on our advice in items that run small or large (and the
 		// next such item got "your usual size"), the sizes of gifts, and sizes still to
-		// come back. A return does not take it away either: the label a shopper picks
-		// is the size they know as theirs, and an item that ran small is likelier than a
-		// shopper wrong about their size; advice anchored on it stays right for them.
+		// come back. A return does not take it away either (dropped, the answer rested
+		// on an estimate pulled toward the population's size, and trusting shoppers
+		// took it); it moves it a step, above.
 		ts.Usual, ts.HasUsual = float32(val.Pos), true
 	}
 	if o.Outcome == OutcomeKept {
@@ -199,6 +211,31 @@ func posterior1(mu, v float64, ev evidence, implied, step float64) (float64, flo
 	}
 	mean := m1 / z
 	return mean, math.Max(m2/z-mean*mean, dx*dx/4)
+}
+
+// verdictStepsOf is the whole size steps a product (or, without a verdict of its own,
+// its brand) runs small (+) or large (−) by, as itemOffset sizes it without a
+// description; 0 without a verdict.
+func (m *Model) verdictStepsOf(productID, brand string, sys System) float64 {
+	if m.single {
+		return 0
+	}
+	step := sys.Step()
+	prod := m.products[productID]
+	if prod != nil && prod.System == sys {
+		if fp := flagFor(prod).Fit; fp == RunsSmall || fp == RunsLarge {
+			return math.Round(verdictOffset(float64(prod.Offset), step) / step)
+		}
+		if prod.TooSmall+prod.TooLarge >= ownReturnsVerdict {
+			return 0
+		}
+	}
+	if b := m.lookupBrand(brand, sys); b != nil {
+		if fb := flagFor(b).Fit; fb == RunsSmall || fb == RunsLarge {
+			return math.Round(verdictOffset(float64(b.Offset), step) / step)
+		}
+	}
+	return 0
 }
 
 func (m *Model) offsetFor(productID, brand string, sys System) float64 {
