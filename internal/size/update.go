@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/bespokesearch/bespoke/internal/catalog"
 )
 
 // driftSteps is how far (in steps, one standard deviation) a true size may drift
@@ -213,29 +215,15 @@ func posterior1(mu, v float64, ev evidence, implied, step float64) (float64, flo
 	return mean, math.Max(m2/z-mean*mean, dx*dx/4)
 }
 
-// verdictStepsOf is the whole size steps a product (or, without a verdict of its own,
-// its brand) runs small (+) or large (−) by, as itemOffset sizes it without a
-// description; 0 without a verdict.
+// verdictStepsOf is the whole size steps a product runs small (+) or large (−) by, as
+// itemOffset sizes it (its own verdict, else its brand's; no description here), 0
+// without a verdict.
 func (m *Model) verdictStepsOf(productID, brand string, sys System) float64 {
-	if m.single {
+	o, _, fit, _ := m.itemOffset(&catalog.Product{ProductID: productID, Brand: brand}, sys)
+	if fit != RunsSmall && fit != RunsLarge {
 		return 0
 	}
-	step := sys.Step()
-	prod := m.products[productID]
-	if prod != nil && prod.System == sys {
-		if fp := flagFor(prod).Fit; fp == RunsSmall || fp == RunsLarge {
-			return math.Round(verdictOffset(float64(prod.Offset), step) / step)
-		}
-		if prod.TooSmall+prod.TooLarge >= ownReturnsVerdict {
-			return 0
-		}
-	}
-	if b := m.lookupBrand(brand, sys); b != nil {
-		if fb := flagFor(b).Fit; fb == RunsSmall || fb == RunsLarge {
-			return math.Round(verdictOffset(float64(b.Offset), step) / step)
-		}
-	}
-	return 0
+	return math.Round(o / sys.Step())
 }
 
 func (m *Model) offsetFor(productID, brand string, sys System) float64 {
