@@ -276,12 +276,7 @@ func TestUnsettledPurchasesAreNotKept(t *testing.T) {
 // The customer's usual size stands on an item without a verdict, however the model's
 // estimate leans; an item whose returns say it runs small moves them up.
 func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
-	tr := NewTrainer(Options{})
-	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
-	m, err := tr.Fit(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := tightShoeModel(t)
 	if f := m.ProductFit("tight"); f.Fit != RunsSmall {
 		t.Fatalf("product verdict %+v, want runs_small", f)
 	}
@@ -313,12 +308,7 @@ func TestUsualSizeStandsWithoutVerdict(t *testing.T) {
 // own answer: a stand-in for a size out of stock, and an answer that is not personal,
 // name their size as it is.
 func TestAdviceNamesStandInsAndGenericSizes(t *testing.T) {
-	tr := NewTrainer(Options{})
-	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
-	m, err := tr.Fit(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := tightShoeModel(t)
 	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9, SD: 0.15, N: 2, Usual: 9, HasUsual: true}}}
 	plain := shoeProduct("plain", "men", 7, 12)
 	plain.Brand = "base"
@@ -396,6 +386,19 @@ func addRunsSmallShoes(tr *Trainer, brand string, product func(i int) string) {
 	}
 }
 
+// tightShoeModel is a model trained on addRunsSmallShoes: product "tight" of brand "acme"
+// runs small.
+func tightShoeModel(t *testing.T) *Model {
+	t.Helper()
+	tr := NewTrainer(Options{})
+	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
+	m, err := tr.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestStepsWords(t *testing.T) {
 	for _, c := range []struct {
 		steps int
@@ -417,12 +420,7 @@ func TestStepsWords(t *testing.T) {
 // moved to it the next shoe that runs small would get "your usual size". An entry
 // without a usual size gets its first.
 func TestOnlinePurchaseKeepsTheUsualSize(t *testing.T) {
-	tr := NewTrainer(Options{})
-	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
-	m, err := tr.Fit(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := tightShoeModel(t)
 	prof := &Profile{Sizes: []TrueSize{{System: SystemUSShoe, Gender: genderMale, Mean: 9, SD: 0.2, N: 3, Usual: 9, HasUsual: true}}}
 	next, err := m.Update(prof, Observation{CustomerID: "c", ProductID: "tight", Brand: "acme", Gender: "men", System: "us_shoe", Size: "9.5", Outcome: OutcomeKept})
 	if err != nil {
@@ -462,12 +460,7 @@ func TestOnlinePurchaseKeepsTheUsualSize(t *testing.T) {
 // keeps the usual size in items cut like this one keeps getting it
 // (TestSurveySizeInABrandThatRunsSmall).
 func TestPersonalAdviceMovesByTheVerdict(t *testing.T) {
-	tr := NewTrainer(Options{})
-	addRunsSmallShoes(tr, "acme", func(int) string { return "tight" })
-	m, err := tr.Fit(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := tightShoeModel(t)
 	tight := shoeProduct("tight", "men", 7, 12)
 	var rec Recommendation
 	// (two in three of its buyers sent it back too small: it runs a full size small)
