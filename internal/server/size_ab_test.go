@@ -140,7 +140,7 @@ func TestSizeReturnsAB(t *testing.T) {
 	// per customer and group: order lines with a size, and size returns
 	type cell struct{ lines, returns float64 }
 	groups := []string{"control", "control/recommended", "personalized", "personalized/recommended", "personalized/recommended personal", "personalized/not recommended",
-		"control/trusting", "personalized/trusting"}
+		"control/trusting", "personalized/trusting", "control/trusting wrong width", "personalized/trusting wrong width"}
 	trusting := trustingCustomers(t, world)
 	diff := os.Getenv("BESPOKE_SIZE_AB_DIFF") != ""
 	offsets := map[string]float64{} // product → the world's brand + product offset
@@ -162,6 +162,7 @@ func TestSizeReturnsAB(t *testing.T) {
 	per := map[string]map[string]*cell{} // customer → group → cell
 	bySource := map[string]*cell{}
 	errs := map[string]map[string]int{} // source → size error (w: width mismatch) → lines
+	widthKnown := map[string]int{}      // arm and the size profile's shoe width → trusting wrong-width lines
 	dec := json.NewDecoder(&truth)
 	for dec.More() {
 		var r struct {
@@ -216,6 +217,22 @@ func TestSizeReturnsAB(t *testing.T) {
 		add(arm)
 		if trusting[r.CustomerID] {
 			add(arm + "/trusting")
+			if r.Width { // a shoe of a width not the wearer's: no size advice helps
+				add(arm + "/trusting wrong width")
+				if diff {
+					// did the store know the wearer's width when they bought it?
+					var prof size.Profile
+					known := "no shoe entry"
+					if found, _ := srv.sizeProfile(ctx, r.CustomerID, &prof); found {
+						for _, ts := range prof.Sizes {
+							if ts.System == size.SystemUSShoe {
+								known = fmt.Sprintf("width %d", ts.Width)
+							}
+						}
+					}
+					widthKnown[arm+" "+known]++
+				}
+			}
 		}
 		if r.Source == "recommended" {
 			add(arm + "/recommended")
@@ -289,6 +306,9 @@ func TestSizeReturnsAB(t *testing.T) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		t.Logf("  %-34s %.4f over %.0f lines; size errors %v", k, bySource[k].returns/bySource[k].lines, bySource[k].lines, errs[k])
+	}
+	if diff {
+		t.Logf("trusting lines of the wrong width, by the size profile's shoe width after the A/B: %v", widthKnown)
 	}
 	// relative change against the control arm, bootstrap over customers
 	rng := rand.New(rand.NewPCG(1, 2))
