@@ -53,7 +53,9 @@
 // Profiles, item offsets and the model's shared parts have compact binary encodings for
 // a key-value store. Evaluate and Compare measure accuracy and per-class AUC
 // (Misra, Wan, McAuley, RecSys 2018) against the customer's-usual-size and
-// single-latent-variable baselines.
+// single-latent-variable baselines; given a FitTruth (a simulated world's), also how
+// often the recommended size, and the size a shopper following the advice takes,
+// truly fits — accuracy against the size kept counts sizes kept a step off as right.
 //
 // The package must never perform I/O beyond the io.Reader it is handed, never keep
 // global mutable state, never depend on the lake, stream, store or server packages, and

@@ -169,6 +169,47 @@ func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product
 	return best
 }
 
+// FitTruth is a ground truth of fit (a simulated world's): how far label of product p
+// is from fitting the wearer who made held-out purchase o, in the truth's own units (0:
+// it fits; positive: too large), and false where the truth does not know that wearer. It lets
+// Evaluate score a recommendation by whether it fits, where Accuracy can only compare
+// it with the size kept — and shoppers keep many sizes a step off.
+type FitTruth func(o Observation, p *catalog.Product, label string) (off float64, ok bool)
+
+// takenSize is the size a shopper who follows the model's advice on p ends up with,
+// given own, the size they would pick themselves (the advice's semantics, see the Advice
+// constants): an answer for them (purchases, survey) as recommended; a move off their
+// own size ("half a size up") applied to own; a generic "take 9" left to their judgement.
+func (m *Model) takenSize(customerID string, p *catalog.Product, own string) string {
+	var r Recommendation
+	m.RecommendProfile(m.profiles[customerID], p, &r)
+	moves := r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown
+	switch {
+	case moves && r.UsualSize == "":
+		return stepFrom(p, own, r.SizeSteps)
+	case r.Basis == BasisPurchases || r.Basis == BasisSurvey || moves:
+		return r.RecommendedSize
+	}
+	return own
+}
+
+// stepFrom is the label of p steps size steps from label from (from itself when p has
+// no such size or from does not parse).
+func stepFrom(p *catalog.Product, from string, steps int) string {
+	sys, sc := systemOf(p), ProductScale(p)
+	v, ok := parseLabel(sys, sc, from)
+	if !ok || steps == 0 {
+		return from
+	}
+	want := v.Pos + float64(steps)*sys.Step()
+	for _, z := range p.Sizes {
+		if w, ok := parseLabel(sys, sc, z.Size); ok && math.Abs(w.Pos-want) < 1e-6 && w.Width == v.Width {
+			return z.Size
+		}
+	}
+	return from
+}
+
 // Metrics are one predictor's results on held-out purchases.
 type Metrics struct {
 	Name string `json:"name"`
@@ -187,16 +228,25 @@ type Metrics struct {
 	AUCMean  float64 `json:"auc_mean"`
 	N        int     `json:"n"`
 	Skipped  int     `json:"skipped"` // no product, or a size the product does not understand
+	// TrueFit, with a FitTruth: of held-out purchases (kept or returned for size) whose
+	// wearer the truth knows, the share whose recommended size fits that wearer.
+	TrueFit  float64 `json:"true_fit,omitempty"`
+	NTrueFit int     `json:"n_true_fit,omitempty"`
+	// TakenTrueFit (the size model, with a FitTruth): the share of the same purchases
+	// where the size a shopper who follows the advice ends up with fits (takenSize: the
+	// size bought stands for the shopper's own pick).
+	TakenTrueFit float64 `json:"taken_true_fit,omitempty"`
 }
 
 // Evaluate measures a predictor on held-out purchases. products resolves product ids
 // (nil or unknown products skip the observation). Observations with OutcomeIgnored
-// are skipped.
-func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *catalog.Product) Metrics {
+// are skipped. truth may be nil (no TrueFit).
+func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *catalog.Product, truth FitTruth) Metrics {
 	r := Metrics{Name: pred.Name()}
 	var sc [3][]float64
 	var lab [3][]bool
-	correct, fixed := 0, 0
+	correct, fixed, fits, takenFits := 0, 0, 0, 0
+	model, _ := pred.(*Model)
 	for _, o := range heldOut {
 		if o.Outcome == OutcomeIgnored || o.Outcome > OutcomeTooLarge {
 			continue
@@ -222,6 +272,19 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 		bought, _ := parseLabel(sys, sc, o.Size)
 		recLabel := pred.RecommendedSize(o.CustomerID, p)
 		rec, recOK := parseLabel(sys, sc, recLabel)
+		if truth != nil && recLabel != "" {
+			if off, ok := truth(o, p, recLabel); ok {
+				r.NTrueFit++
+				if off == 0 {
+					fits++
+				}
+				if model != nil {
+					if off, ok := truth(o, p, model.takenSize(o.CustomerID, p, o.Size)); ok && off == 0 {
+						takenFits++
+					}
+				}
+			}
+		}
 		switch o.Outcome {
 		case OutcomeKept:
 			r.NKept++
@@ -245,6 +308,12 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 	}
 	if r.NReturns > 0 {
 		r.ReturnsFixed = float64(fixed) / float64(r.NReturns)
+	}
+	if r.NTrueFit > 0 {
+		r.TrueFit = float64(fits) / float64(r.NTrueFit)
+		if model != nil {
+			r.TakenTrueFit = float64(takenFits) / float64(r.NTrueFit)
+		}
 	}
 	r.AUCSmall = AUC(sc[0], lab[0])
 	r.AUCFit = AUC(sc[1], lab[1])
@@ -300,6 +369,11 @@ type Report struct {
 	// Gains of the size model over the better baseline.
 	AccuracyGain float64 `json:"accuracy_gain"`
 	AUCGain      float64 `json:"auc_gain"`
+	// With a FitTruth: the size model's TrueFit over the better baseline's, and the
+	// share of the same purchases whose size as bought fits (the shoppers' own picks,
+	// or whatever advice they had when they bought).
+	TrueFitGain   float64 `json:"true_fit_gain,omitempty"`
+	BoughtTrueFit float64 `json:"bought_true_fit,omitempty"`
 	// Flags counts products by verdict.
 	Flags map[string]int `json:"product_flags"`
 	// LeftOut counts what the caller could not give the model (set by the caller).
@@ -318,8 +392,9 @@ type LeftOut struct {
 
 // Compare trains the size model and the single-latent-variable baseline on train and
 // surveys, builds the most-frequent-size baseline, and evaluates all three on
-// heldOut. It returns the report and the trained size model.
-func Compare(ctx context.Context, opts Options, train []Observation, surveys []Survey, heldOut []Observation, products func(id string) *catalog.Product) (Report, *Model, error) {
+// heldOut (by truth as well, when it is not nil). It returns the report and the
+// trained size model.
+func Compare(ctx context.Context, opts Options, train []Observation, surveys []Survey, heldOut []Observation, products func(id string) *catalog.Product, truth FitTruth) (Report, *Model, error) {
 	fit := func(o Options) (*Model, error) {
 		t := NewTrainer(o)
 		for _, ob := range train {
@@ -347,12 +422,16 @@ func Compare(ctx context.Context, opts Options, train []Observation, surveys []S
 	base := NewMostFrequentSize(train)
 	rep := Report{Train: m.Stats(), HeldOut: len(heldOut), Flags: map[string]int{}}
 	for _, p := range []Predictor{m, single, base} {
-		rep.Models = append(rep.Models, Evaluate(p, heldOut, products))
+		rep.Models = append(rep.Models, Evaluate(p, heldOut, products, truth))
 	}
 	bestAcc := math.Max(rep.Models[1].Accuracy, rep.Models[2].Accuracy)
 	bestAUC := math.Max(rep.Models[1].AUCMean, rep.Models[2].AUCMean)
 	rep.AccuracyGain = rep.Models[0].Accuracy - bestAcc
 	rep.AUCGain = rep.Models[0].AUCMean - bestAUC
+	if truth != nil && rep.Models[0].NTrueFit > 0 {
+		rep.TrueFitGain = rep.Models[0].TrueFit - math.Max(rep.Models[1].TrueFit, rep.Models[2].TrueFit)
+		rep.BoughtTrueFit = boughtTrueFit(heldOut, products, truth)
+	}
 	for id := range m.products {
 		rep.Flags[m.ProductFit(id).Fit]++
 	}
@@ -389,4 +468,29 @@ func SplitHeldOut(obs []Observation, frac float64) (train, heldOut []Observation
 		}
 	}
 	return train, heldOut
+}
+
+// boughtTrueFit is the share of held-out purchases (kept or returned for size) whose
+// size as bought fits its wearer by truth, over those the truth knows.
+func boughtTrueFit(heldOut []Observation, products func(id string) *catalog.Product, truth FitTruth) float64 {
+	n, fits := 0, 0
+	for _, o := range heldOut {
+		if o.Outcome == OutcomeIgnored || o.Outcome > OutcomeTooLarge {
+			continue
+		}
+		p := products(o.ProductID)
+		if p == nil {
+			continue
+		}
+		if off, ok := truth(o, p, o.Size); ok {
+			n++
+			if off == 0 {
+				fits++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(fits) / float64(n)
 }

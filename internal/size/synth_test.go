@@ -207,17 +207,38 @@ func pearson(a, b []float64) float64 {
 	return sab / math.Sqrt(saa*sbb)
 }
 
+// fitTruth is the world's FitTruth: steps from the label nearest the wearer's true
+// size in the product; accounts with a second wearer are unknown (a purchase does not
+// say whose it was).
+func (wd *world) fitTruth(o Observation, p *catalog.Product, label string) (float64, bool) {
+	ws, ok := wd.custs[o.CustomerID]
+	if !ok || ws[1] != nil {
+		return 0, false
+	}
+	sys, _ := ParseSystem(p.SizeSystem)
+	v, err := ParseSizeIn(sys, ProductScale(p), label)
+	if err != nil {
+		return 0, false
+	}
+	theta := ws[0].alpha
+	if sys == SystemUSShoe {
+		theta = ws[0].shoe
+	}
+	return math.Round((v.Pos - theta - wd.trueOffset[p.ProductID]) / sys.Step()), true
+}
+
 func TestSyntheticWorld(t *testing.T) {
 	wd := newWorld(7, 1500, 300)
 	train, held := SplitHeldOut(wd.obs, 0.2)
-	rep, m, err := Compare(context.Background(), Options{}, train, wd.surveys, held, wd.product)
+	rep, m, err := Compare(context.Background(), Options{}, train, wd.surveys, held, wd.product, wd.fitTruth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range rep.Models {
-		t.Logf("%-19s accuracy %.3f (n=%d)  returns fixed %.3f (n=%d)  AUC small %.3f fit %.3f large %.3f mean %.3f",
-			x.Name, x.Accuracy, x.NKept, x.ReturnsFixed, x.NReturns, x.AUCSmall, x.AUCFit, x.AUCLarge, x.AUCMean)
+		t.Logf("%-19s accuracy %.3f (n=%d)  returns fixed %.3f (n=%d)  AUC small %.3f fit %.3f large %.3f mean %.3f  true fit %.3f (n=%d)",
+			x.Name, x.Accuracy, x.NKept, x.ReturnsFixed, x.NReturns, x.AUCSmall, x.AUCFit, x.AUCLarge, x.AUCMean, x.TrueFit, x.NTrueFit)
 	}
+	t.Logf("sizes as bought that fit: %.3f; true-fit gain %.3f; taken %.3f", rep.BoughtTrueFit, rep.TrueFitGain, rep.Models[0].TakenTrueFit)
 	t.Logf("train stats %+v; accuracy gain %.3f, AUC gain %.3f; product flags %v", rep.Train, rep.AccuracyGain, rep.AUCGain, rep.Flags)
 	full, single, base := rep.Models[0], rep.Models[1], rep.Models[2]
 	if full.N < 1000 {
@@ -228,6 +249,18 @@ func TestSyntheticWorld(t *testing.T) {
 	}
 	if full.AUCMean <= single.AUCMean || full.AUCMean <= base.AUCMean {
 		t.Errorf("mean AUC %.3f does not beat single-latent %.3f and most-frequent %.3f", full.AUCMean, single.AUCMean, base.AUCMean)
+	}
+	// by the truth: most one-wearer purchases are scored, and the model's sizes fit
+	// more often than the baselines' and than the sizes shoppers picked themselves
+	if full.NTrueFit < full.N/2 || full.NTrueFit > full.N {
+		t.Errorf("true fit scored on %d of %d held-out purchases", full.NTrueFit, full.N)
+	}
+	if full.TakenTrueFit <= rep.BoughtTrueFit || full.TakenTrueFit > 1 {
+		t.Errorf("the size a shopper following the advice takes fits %.3f of the time, the size bought %.3f", full.TakenTrueFit, rep.BoughtTrueFit)
+	}
+	if full.TrueFit <= single.TrueFit || full.TrueFit <= base.TrueFit || full.TrueFit <= rep.BoughtTrueFit || rep.TrueFitGain <= 0 {
+		t.Errorf("true fit %.3f does not beat single-latent %.3f, most-frequent %.3f and the sizes bought %.3f (gain %.3f)",
+			full.TrueFit, single.TrueFit, base.TrueFit, rep.BoughtTrueFit, rep.TrueFitGain)
 	}
 
 	// brand offsets recovered

@@ -51,8 +51,12 @@ type Options struct {
 	// for the expected-clicks figure of the truth evaluation (default: the curve
 	// estimated from the logs).
 	Examination func(pos int) float64
-	Version     string
-	Progress    func(format string, args ...any)
+	// SizeTruth, when set (a simulated world's ground truth), says whether a size fits
+	// the wearer of a held-out purchase; the size report then also scores every size
+	// predictor by whether its size truly fits (size.Metrics.TrueFit).
+	SizeTruth size.FitTruth
+	Version   string
+	Progress  func(format string, args ...any)
 	// MaxLists bounds the training lists (with a click) whose features are kept:
 	// beyond it a uniform sample of lists is kept (default 150,000, about 3M rows).
 	MaxLists int
@@ -335,7 +339,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			return nil
 		}
-		srep, _, err := size.Compare(ctx, size.Options{}, sizeTrain, surveys, sizeTest, byID)
+		srep, _, err := size.Compare(ctx, size.Options{}, sizeTrain, surveys, sizeTest, byID, o.SizeTruth)
 		if err != nil {
 			return nil, fmt.Errorf("cannot evaluate the size model: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func runWorld(t *testing.T, cfg sim.Config, dir string, p gbdt.Params) (*Result,
 	}
 	res, err := Run(ctx, Options{
 		Lake: w.Lake, Products: w.Products, Text: simworld.Text(w.Products), Params: p, Version: "vtest",
-		Relevance: w.Relevance, Examination: w.Examination,
+		Relevance: w.Relevance, Examination: w.Examination, SizeTruth: w.SizeTruth,
 		Progress: func(f string, a ...any) { t.Logf(f, a...) },
 	})
 	if err != nil {
@@ -93,7 +94,13 @@ func TestRunOnSimulatedWorld(t *testing.T) {
 		t.Fatalf("snapshot round trip: %v", err)
 	}
 	if rep.Size == nil || res.Size == nil {
-		t.Error("the size model was not trained")
+		t.Fatal("the size model was not trained")
+	}
+	// With the world's truth of fit the size report scores sizes by whether they fit.
+	if m := rep.Size.Models[0]; m.NTrueFit == 0 || m.NTrueFit > m.N || m.TakenTrueFit <= 0 || rep.Size.BoughtTrueFit <= 0 {
+		t.Errorf("size model not scored against the truth: %+v, sizes bought fit %v", m, rep.Size.BoughtTrueFit)
+	} else if md := Markdown(&rep); !strings.Contains(md, "fits (truth)") {
+		t.Error("the markdown report does not show the truth's fit column")
 	}
 	js, err := json.Marshal(rep)
 	if err != nil {

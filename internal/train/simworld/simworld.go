@@ -15,6 +15,7 @@ import (
 	"github.com/bespokesearch/bespoke/internal/event"
 	"github.com/bespokesearch/bespoke/internal/lake"
 	"github.com/bespokesearch/bespoke/internal/sim"
+	"github.com/bespokesearch/bespoke/internal/size"
 )
 
 // World is a generated simulated world with its lake.
@@ -30,6 +31,14 @@ type World struct {
 	width    []string // per product (shoes only)
 	searches map[string]intent
 	wearers  map[string][]string // customer → width per wearer
+	// buyers: user or device id, product and size of a purchase → its customer and
+	// wearer (wearer -1: two wearers bought that product in that size)
+	buyers map[string]buyer
+}
+
+type buyer struct {
+	customer string
+	wearer   int
 }
 
 type intent struct {
@@ -190,8 +199,8 @@ func writeLake(ctx context.Context, st lake.Storage, eventsPath, stateDir string
 	return n, w.Close(ctx)
 }
 
-// readTruth loads what Relevance needs: per-search intents, product widths and the
-// customers' wearers' widths.
+// readTruth loads what Relevance and SizeTruth need: per-search intents, product
+// widths, the customers' wearers' widths, and which wearer bought each size.
 func (w *World) readTruth(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -205,6 +214,7 @@ func (w *World) readTruth(path string) error {
 	w.width = make([]string, len(w.Products))
 	w.searches = map[string]intent{}
 	w.wearers = map[string][]string{}
+	w.buyers = map[string]buyer{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	var rec struct {
@@ -214,6 +224,9 @@ func (w *World) readTruth(path string) error {
 		ProductID  string `json:"product_id"`
 		Width      string `json:"width"`
 		Wearer     int    `json:"wearer"`
+		UserID     string `json:"user_id"`
+		Anonymous  string `json:"anonymous_id"`
+		Size       string `json:"size"`
 		Intent     struct {
 			Category, Gender, Color, Brand, Style string
 		} `json:"intent"`
@@ -223,11 +236,13 @@ func (w *World) readTruth(path string) error {
 	}
 	for sc.Scan() {
 		line := sc.Bytes()
-		if !(bytesHas(line, `"kind":"search"`) || bytesHas(line, `"kind":"product"`) || bytesHas(line, `"kind":"customer"`)) {
+		if !(bytesHas(line, `"kind":"search"`) || bytesHas(line, `"kind":"product"`) || bytesHas(line, `"kind":"customer"`) ||
+			bytesHas(line, `"kind":"purchase"`)) {
 			continue
 		}
 		rec.Wearers = rec.Wearers[:0]
 		rec.Intent.Color, rec.Intent.Brand, rec.Intent.Style, rec.Width = "", "", "", ""
+		rec.UserID, rec.Anonymous, rec.Size = "", "", ""
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("cannot parse truth line %.80q: %w", line, err)
 		}
@@ -239,6 +254,21 @@ func (w *World) readTruth(path string) error {
 			if i, ok := w.byID[rec.ProductID]; ok {
 				w.width[i] = rec.Width
 			}
+		case "purchase":
+			if rec.Size == "" {
+				break
+			}
+			// the size model's customer is the user id, or the device's without one
+			id := rec.UserID
+			if id == "" {
+				id = rec.Anonymous
+			}
+			k := id + "\x00" + rec.ProductID + "\x00" + rec.Size
+			b := buyer{rec.CustomerID, rec.Wearer}
+			if old, ok := w.buyers[k]; ok && old != b {
+				b.wearer = -1
+			}
+			w.buyers[k] = b
 		case "customer":
 			ws := make([]string, len(rec.Wearers))
 			for i, x := range rec.Wearers {
@@ -334,6 +364,22 @@ func (w *World) Relevance(searchID string, productIDs []string, out []float64) b
 		}
 	}
 	return true
+}
+
+// SizeTruth is a size.FitTruth: the simulator's size error of label in p for the
+// wearer who bought p in o's size (size.Metrics.TrueFit). It does not know purchases
+// the truth does not hold, nor which wearer bought a product two of them bought in one
+// size.
+func (w *World) SizeTruth(o size.Observation, p *catalog.Product, label string) (float64, bool) {
+	b, ok := w.buyers[o.CustomerID+"\x00"+o.ProductID+"\x00"+o.Size]
+	if !ok || b.wearer < 0 {
+		return 0, false
+	}
+	off, _, ok, err := w.Sim.SizeFit(b.customer, b.wearer, p.ProductID, label)
+	if err != nil || !ok {
+		return 0, false
+	}
+	return off, true
 }
 
 // Examination is the simulator's probability that a result at position pos (from 1)

@@ -89,7 +89,7 @@ func main() {
 	runtime.GC()
 	opts := train.Options{}
 	if *withTruth {
-		opts.Relevance, opts.Examination = w.Relevance, w.Examination
+		opts.Relevance, opts.Examination, opts.SizeTruth = w.Relevance, w.Examination, w.SizeTruth
 	}
 	p := gbdt.DefaultParams()
 	p.NumTrees, p.EarlyStoppingRounds = *trees, 20
