@@ -177,24 +177,25 @@ func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product
 type FitTruth func(o Observation, p *catalog.Product, label string) (off float64, ok bool)
 
 // takenSize is the size a shopper who follows the model's advice on p ends up with,
-// given own, the size they would pick themselves (the advice's semantics, see the Advice
-// constants): an answer for them (purchases, survey) as recommended; a move off their
-// own size ("half a size up") applied to own; a generic "take 9" left to their judgement.
+// given own, the size they would pick themselves (see the Advice constants): advice
+// anchored on the usual size is applied to their own, which they know better than the
+// model ("usual": own; "half a size up": own moved a step); a size named for them
+// (purchases, survey) is taken as named; a generic "take 9" is left to their judgement.
 func (m *Model) takenSize(customerID string, p *catalog.Product, own string) string {
 	var r Recommendation
 	m.RecommendProfile(m.profiles[customerID], p, &r)
-	moves := r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown
 	switch {
-	case moves && r.UsualSize == "":
+	case r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown:
 		return stepFrom(p, own, r.SizeSteps)
-	case r.Basis == BasisPurchases || r.Basis == BasisSurvey || moves:
+	case r.Advice == AdviceSize && (r.Basis == BasisPurchases || r.Basis == BasisSurvey):
 		return r.RecommendedSize
 	}
 	return own
 }
 
-// stepFrom is the label of p steps size steps from label from (from itself when p has
-// no such size or from does not parse).
+// stepFrom is the label of p at least steps size steps from label from, the nearest
+// such (a 12.5 in a shoe without half sizes above 12 is a 13); from itself when p has
+// none or from does not parse.
 func stepFrom(p *catalog.Product, from string, steps int) string {
 	sys, sc := systemOf(p), ProductScale(p)
 	v, ok := parseLabel(sys, sc, from)
@@ -202,12 +203,21 @@ func stepFrom(p *catalog.Product, from string, steps int) string {
 		return from
 	}
 	want := v.Pos + float64(steps)*sys.Step()
+	best, bestD := from, math.Inf(1)
 	for _, z := range p.Sizes {
-		if w, ok := parseLabel(sys, sc, z.Size); ok && math.Abs(w.Pos-want) < 1e-6 && w.Width == v.Width {
-			return z.Size
+		w, ok := parseLabel(sys, sc, z.Size)
+		if !ok || w.Width != v.Width {
+			continue
+		}
+		d := w.Pos - want // how far past the target, the way of the move
+		if steps < 0 {
+			d = -d
+		}
+		if d > -1e-6 && d < bestD {
+			best, bestD = z.Size, d
 		}
 	}
-	return from
+	return best
 }
 
 // Metrics are one predictor's results on held-out purchases.

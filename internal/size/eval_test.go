@@ -9,6 +9,8 @@ import (
 func TestStepFrom(t *testing.T) {
 	shoe := &catalog.Product{ProductID: "s", SizeSystem: catalog.SizeUSShoe, Gender: "men",
 		Sizes: []catalog.Size{{Size: "9"}, {Size: "9.5"}, {Size: "10"}, {Size: "10.5"}}}
+	big := &catalog.Product{ProductID: "b", SizeSystem: catalog.SizeUSShoe, Gender: "men",
+		Sizes: []catalog.Size{{Size: "11.5"}, {Size: "12"}, {Size: "13"}, {Size: "14"}}}
 	shirt := &catalog.Product{ProductID: "t", SizeSystem: catalog.SizeAlpha, Sizes: []catalog.Size{{Size: "S"}, {Size: "M"}, {Size: "L"}}}
 	for _, c := range []struct {
 		p     *catalog.Product
@@ -21,6 +23,8 @@ func TestStepFrom(t *testing.T) {
 		{shoe, "10", 2, "10"},     // past the product's largest size: the shopper's own stands
 		{shoe, "9", 0, "9"},       //
 		{shoe, "nine", 1, "nine"}, // a label that does not parse is left as it is
+		{big, "12", 1, "13"},      // no 12.5: the first size at least a step up
+		{big, "13", -1, "12"},     // and down
 		{shirt, "M", 1, "L"},      // a letter
 		{shirt, "S", -1, "S"},     //
 	} {

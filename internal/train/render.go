@@ -180,7 +180,7 @@ func Markdown(rep *Report) string {
 			fmt.Fprintf(&b, "\nAccuracy compares the recommended size with the size kept, and shoppers keep many sizes a step off. "+
 				"By the simulator's truth, of the held-out purchases: the size bought fits in %.1f%%; the size model's recommended size in %.1f%% "+
 				"(the better baseline's %.1f%%), and the size a shopper who follows its advice ends up with in %.1f%% "+
-				"(answers relative to the shopper's own size applied to the size bought, generic sizes left to the shopper).\n",
+				"(advice anchored on the usual size applied to the size bought, sizes named for the customer as named, generic sizes left to the shopper).\n",
 				100*rep.Size.BoughtTrueFit, 100*m.TrueFit, 100*(m.TrueFit-rep.Size.TrueFitGain), 100*m.TakenTrueFit)
 		}
 		st := rep.Size.Train
