@@ -556,6 +556,11 @@ func counterfactualSizes(t *testing.T, ctx context.Context, srv *Server, world *
 						t.Fatal(err)
 					}
 					count(tallyOf(by, "what a trusting shopper takes"), eo, wo, et, wt)
+					if len(c.Wearers) == 2 && w.Gender != "kids" && c.Wearers[1-wi].Gender != "kids" {
+						// an account two adults buy on: does the profile tell them apart?
+						sys, _ := size.ParseSystem(p.SizeSystem)
+						count(tallyOf(by, fmt.Sprintf("what a trusting shopper takes: accounts of two adults, profile wearers %d", pp.Wearers(sys))), eo, wo, et, wt)
+					}
 					if bp, ok := before[c.ID]; ok && os.Getenv("BESPOKE_SIZE_AB_DIFF") != "" {
 						var then size.Recommendation
 						m.RecommendProfile(bp, p, &then)
