@@ -13,7 +13,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/bespoke
 
 # The main job on embedded defaults: the default world's A/B table, then the storefront
-# and dashboard keep serving on 127.0.0.1:8080 until Ctrl-C (6 to 9 minutes to the table).
+# and dashboard keep serving on 127.0.0.1:8080 until Ctrl-C (5 to 9 minutes to the table).
 demo: build
 	./$(BIN) demo
 

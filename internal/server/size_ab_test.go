@@ -220,10 +220,11 @@ func TestSizeReturnsAB(t *testing.T) {
 			if r.Width { // a shoe of a width not the wearer's: no size advice helps
 				add(arm + "/trusting wrong width")
 				if diff {
-					// did the store know the wearer's width when they bought it?
+					// what the store knows of the wearer's width at the end of the A/B (the
+					// profile is the server's person's: a device once signed in is its customer's)
 					var prof size.Profile
 					known := "no shoe entry"
-					if found, _ := srv.sizeProfile(ctx, r.CustomerID, &prof); found {
+					if found, _ := srv.sizeProfile(ctx, subject, &prof); found {
 						for _, ts := range prof.Sizes {
 							if ts.System == size.SystemUSShoe {
 								known = fmt.Sprintf("width %d", ts.Width)

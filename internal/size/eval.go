@@ -176,14 +176,14 @@ func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product
 // it with the size kept — and shoppers keep many sizes a step off.
 type FitTruth func(o Observation, p *catalog.Product, label string) (off float64, ok bool)
 
-// takenSize is the size a shopper who follows the model's advice on p ends up with,
-// given own, the size they would pick themselves (see the Advice constants): advice
-// anchored on the usual size is applied to their own, which they know better than the
-// model ("usual": own; "half a size up": own moved a step); a size named for them
-// (purchases, survey) is taken as named; a generic "take 9" is left to their judgement.
-func (m *Model) takenSize(customerID string, p *catalog.Product, own string) string {
-	var r Recommendation
-	m.RecommendProfile(m.profiles[customerID], p, &r)
+// takenFrom is the size a shopper who follows advice r on p ends up with, given own,
+// the size they would pick themselves (see the Advice constants): advice anchored on
+// the usual size is applied to their own, which they know better than the model
+// ("usual": own; "half a size up": own moved a step); a size named for them (purchases,
+// survey) is taken as named; a generic "take 9" is left to their judgement. (In
+// evaluation own is the size bought, which a shopper who knows a brand's sizing has
+// already adjusted; the simulator's shoppers apply advice to their unadjusted size.)
+func takenFrom(r *Recommendation, p *catalog.Product, own string) string {
 	switch {
 	case r.Advice == AdviceSizeUp || r.Advice == AdviceSizeDown:
 		return stepFrom(p, own, r.SizeSteps)
@@ -194,8 +194,9 @@ func (m *Model) takenSize(customerID string, p *catalog.Product, own string) str
 }
 
 // stepFrom is the label of p at least steps size steps from label from, the nearest
-// such (a 12.5 in a shoe without half sizes above 12 is a 13); from itself when p has
-// none or from does not parse.
+// such (a 12.5 in a shoe without half sizes above 12 is a 13); past p's last size that
+// way, its last size (as the simulator's shoppers do); from itself when from does not
+// parse.
 func stepFrom(p *catalog.Product, from string, steps int) string {
 	sys, sc := systemOf(p), ProductScale(p)
 	v, ok := parseLabel(sys, sc, from)
@@ -204,6 +205,7 @@ func stepFrom(p *catalog.Product, from string, steps int) string {
 	}
 	want := v.Pos + float64(steps)*sys.Step()
 	best, bestD := from, math.Inf(1)
+	last, lastD := "", 0.0
 	for _, z := range p.Sizes {
 		w, ok := parseLabel(sys, sc, z.Size)
 		if !ok || w.Width != v.Width {
@@ -216,6 +218,12 @@ func stepFrom(p *catalog.Product, from string, steps int) string {
 		if d > -1e-6 && d < bestD {
 			best, bestD = z.Size, d
 		}
+		if d < 0 && (last == "" || d > lastD) {
+			last, lastD = z.Size, d // the size furthest that way, so far
+		}
+	}
+	if bestD == math.Inf(1) && last != "" {
+		return last
 	}
 	return best
 }
@@ -239,13 +247,17 @@ type Metrics struct {
 	N        int     `json:"n"`
 	Skipped  int     `json:"skipped"` // no product, or a size the product does not understand
 	// TrueFit, with a FitTruth: of held-out purchases (kept or returned for size) whose
-	// wearer the truth knows, the share whose recommended size fits that wearer.
+	// wearer the truth knows (NTrueFit), the share whose recommended size fits that
+	// wearer in size (a shoe of the wrong width is scored by its size alone).
 	TrueFit  float64 `json:"true_fit,omitempty"`
 	NTrueFit int     `json:"n_true_fit,omitempty"`
-	// TakenTrueFit (the size model, with a FitTruth): the share of the same purchases
-	// where the size a shopper who follows the advice ends up with fits (takenSize: the
-	// size bought stands for the shopper's own pick).
+	// TakenTrueFit (size models, with a FitTruth): of the same purchases, the share
+	// where the size a shopper who follows the model's advice ends up with fits
+	// (takenFrom; the size bought stands for the shopper's own pick).
 	TakenTrueFit float64 `json:"taken_true_fit,omitempty"`
+	// BoughtTrueFit: of the same purchases, the share whose size as bought fits
+	// (Report.BoughtTrueFit carries the size model's).
+	BoughtTrueFit float64 `json:"-"`
 }
 
 // Evaluate measures a predictor on held-out purchases. products resolves product ids
@@ -255,8 +267,9 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 	r := Metrics{Name: pred.Name()}
 	var sc [3][]float64
 	var lab [3][]bool
-	correct, fixed, fits, takenFits := 0, 0, 0, 0
+	correct, fixed, fits, takenFits, boughtFits := 0, 0, 0, 0, 0
 	model, _ := pred.(*Model)
+	var advice Recommendation
 	for _, o := range heldOut {
 		if o.Outcome == OutcomeIgnored || o.Outcome > OutcomeTooLarge {
 			continue
@@ -280,7 +293,13 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 		lab[2] = append(lab[2], o.Outcome == OutcomeTooLarge)
 		sys, sc := systemOf(p), ProductScale(p)
 		bought, _ := parseLabel(sys, sc, o.Size)
-		recLabel := pred.RecommendedSize(o.CustomerID, p)
+		var recLabel string
+		if model != nil {
+			model.RecommendProfile(model.profiles[o.CustomerID], p, &advice)
+			recLabel = advice.RecommendedSize
+		} else {
+			recLabel = pred.RecommendedSize(o.CustomerID, p)
+		}
 		rec, recOK := parseLabel(sys, sc, recLabel)
 		if truth != nil && recLabel != "" {
 			if off, ok := truth(o, p, recLabel); ok {
@@ -288,8 +307,11 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 				if off == 0 {
 					fits++
 				}
+				if off, ok := truth(o, p, o.Size); ok && off == 0 {
+					boughtFits++
+				}
 				if model != nil {
-					if off, ok := truth(o, p, model.takenSize(o.CustomerID, p, o.Size)); ok && off == 0 {
+					if off, ok := truth(o, p, takenFrom(&advice, p, o.Size)); ok && off == 0 {
 						takenFits++
 					}
 				}
@@ -321,6 +343,7 @@ func Evaluate(pred Predictor, heldOut []Observation, products func(id string) *c
 	}
 	if r.NTrueFit > 0 {
 		r.TrueFit = float64(fits) / float64(r.NTrueFit)
+		r.BoughtTrueFit = float64(boughtFits) / float64(r.NTrueFit)
 		if model != nil {
 			r.TakenTrueFit = float64(takenFits) / float64(r.NTrueFit)
 		}
@@ -380,8 +403,9 @@ type Report struct {
 	AccuracyGain float64 `json:"accuracy_gain"`
 	AUCGain      float64 `json:"auc_gain"`
 	// With a FitTruth: the size model's TrueFit over the better baseline's, and the
-	// share of the same purchases whose size as bought fits (the shoppers' own picks,
-	// or whatever advice they had when they bought).
+	// share of the purchases it scored whose size as bought fits (the shoppers' own
+	// picks, or whatever advice they had when they bought). Absent when 0: n_true_fit
+	// says whether the truth scored anything.
 	TrueFitGain   float64 `json:"true_fit_gain,omitempty"`
 	BoughtTrueFit float64 `json:"bought_true_fit,omitempty"`
 	// Flags counts products by verdict.
@@ -440,7 +464,7 @@ func Compare(ctx context.Context, opts Options, train []Observation, surveys []S
 	rep.AUCGain = rep.Models[0].AUCMean - bestAUC
 	if truth != nil && rep.Models[0].NTrueFit > 0 {
 		rep.TrueFitGain = rep.Models[0].TrueFit - math.Max(rep.Models[1].TrueFit, rep.Models[2].TrueFit)
-		rep.BoughtTrueFit = boughtTrueFit(heldOut, products, truth)
+		rep.BoughtTrueFit = rep.Models[0].BoughtTrueFit
 	}
 	for id := range m.products {
 		rep.Flags[m.ProductFit(id).Fit]++
@@ -478,29 +502,4 @@ func SplitHeldOut(obs []Observation, frac float64) (train, heldOut []Observation
 		}
 	}
 	return train, heldOut
-}
-
-// boughtTrueFit is the share of held-out purchases (kept or returned for size) whose
-// size as bought fits its wearer by truth, over those the truth knows.
-func boughtTrueFit(heldOut []Observation, products func(id string) *catalog.Product, truth FitTruth) float64 {
-	n, fits := 0, 0
-	for _, o := range heldOut {
-		if o.Outcome == OutcomeIgnored || o.Outcome > OutcomeTooLarge {
-			continue
-		}
-		p := products(o.ProductID)
-		if p == nil {
-			continue
-		}
-		if off, ok := truth(o, p, o.Size); ok {
-			n++
-			if off == 0 {
-				fits++
-			}
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return float64(fits) / float64(n)
 }

@@ -20,13 +20,13 @@ func TestStepFrom(t *testing.T) {
 	}{
 		{shoe, "9.5", 1, "10"},    // one step of a US shoe size is half a size
 		{shoe, "9.5", -1, "9"},    //
-		{shoe, "10", 2, "10"},     // past the product's largest size: the shopper's own stands
+		{shoe, "10", 2, "10.5"},   // past the product's largest size: its largest (as the simulator's shoppers do)
 		{shoe, "9", 0, "9"},       //
 		{shoe, "nine", 1, "nine"}, // a label that does not parse is left as it is
 		{big, "12", 1, "13"},      // no 12.5: the first size at least a step up
 		{big, "13", -1, "12"},     // and down
 		{shirt, "M", 1, "L"},      // a letter
-		{shirt, "S", -1, "S"},     //
+		{shirt, "S", -1, "S"},     // already the smallest
 	} {
 		if got := stepFrom(c.p, c.from, c.steps); got != c.want {
 			t.Errorf("stepFrom(%s, %q, %d) = %q, want %q", c.p.ProductID, c.from, c.steps, got, c.want)

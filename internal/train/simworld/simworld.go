@@ -367,8 +367,9 @@ func (w *World) Relevance(searchID string, productIDs []string, out []float64) b
 }
 
 // SizeTruth is a size.FitTruth: the simulator's size error of label in p for the
-// wearer who bought p in o's size (size.Metrics.TrueFit). It does not know purchases
-// the truth does not hold, nor which wearer bought a product two of them bought in one
+// wearer who bought p in o's size (size.Metrics.TrueFit), in size only (a shoe of the
+// wrong width also comes back, whatever its size). It does not know purchases the
+// truth does not hold, nor which wearer bought a product two of them bought in one
 // size.
 func (w *World) SizeTruth(o size.Observation, p *catalog.Product, label string) (float64, bool) {
 	b, ok := w.buyers[o.CustomerID+"\x00"+o.ProductID+"\x00"+o.Size]
