@@ -170,10 +170,10 @@ func (b *MostFrequentSize) RecommendedSize(customerID string, p *catalog.Product
 }
 
 // FitTruth is a ground truth of fit (a simulated world's): how far label of product p
-// is from fitting the wearer who made held-out purchase o, in the truth's own units (0:
-// it fits; positive: too large), and false where the truth does not know that wearer. It lets
-// Evaluate score a recommendation by whether it fits, where Accuracy can only compare
-// it with the size kept — and shoppers keep many sizes a step off.
+// is from fitting the wearer who made held-out purchase o, in the truth's own units
+// (0: it fits; positive: too large), and false where the truth does not know that
+// wearer. It lets Evaluate score a recommendation by whether it fits, where Accuracy
+// can only compare it with the size kept — and shoppers keep many sizes a step off.
 type FitTruth func(o Observation, p *catalog.Product, label string) (off float64, ok bool)
 
 // takenFrom is the size a shopper who follows advice r on p ends up with, given own,
